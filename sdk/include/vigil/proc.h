@@ -1,0 +1,105 @@
+/* proc.h — the process model shared by the core and every plugin: states, priorities, info. */
+#ifndef VIGIL_PROC_H
+#define VIGIL_PROC_H
+
+#include <vigil/vigil.h>
+
+/* State of one supervised program instance (SPEC §3). Values are part of the ABI. */
+enum vigil_proc_state {
+	VIGIL_PROC_STOPPED = 0,  /* not running, and not meant to be */
+	VIGIL_PROC_STARTING = 1, /* spawned (or spawning), not ready yet */
+	VIGIL_PROC_RUNNING = 2,  /* running and ready */
+	VIGIL_PROC_STOPPING = 3, /* stop signal sent, waiting for the exit */
+	VIGIL_PROC_EXITED = 4,   /* exited and will not be restarted (restart mode said no) */
+	VIGIL_PROC_BACKOFF = 5,  /* exited, waiting for the restart delay */
+	VIGIL_PROC_FATAL = 6,    /* the restart policy gave up */
+	VIGIL_PROC_ADOPTED = 7,  /* found alive after a daemon restart; watched by pidfd */
+	VIGIL_PROC_UNKNOWN = 8,
+};
+#define VIGIL_PROC_STATE_COUNT 9
+
+/* State of a submitted task (SPEC §3). */
+enum vigil_task_state {
+	VIGIL_TASK_QUEUED = 0,
+	VIGIL_TASK_STARTING = 1,
+	VIGIL_TASK_RUNNING = 2,
+	VIGIL_TASK_STOPPING = 3,
+	VIGIL_TASK_SUCCEEDED = 4,
+	VIGIL_TASK_FAILED = 5,
+	VIGIL_TASK_TIMEOUT = 6,
+	VIGIL_TASK_KILLED = 7,
+	VIGIL_TASK_CANCELLED = 8,
+};
+#define VIGIL_TASK_STATE_COUNT 9
+
+/* Priority: start order (critical first), stop order (reverse), queue order, nice, oom_score_adj. */
+enum vigil_priority {
+	VIGIL_PRIO_LOW = 0,
+	VIGIL_PRIO_NORMAL = 1,
+	VIGIL_PRIO_HIGH = 2,
+	VIGIL_PRIO_CRITICAL = 3,
+};
+#define VIGIL_PRIO_COUNT 4
+
+/* What an operator or a plugin asks the core to do to a target (see vigil_host.proc_control). */
+enum vigil_proc_action {
+	VIGIL_ACT_START = 1,
+	VIGIL_ACT_STOP = 2,
+	VIGIL_ACT_RESTART = 3,
+	VIGIL_ACT_SIGNAL = 4,
+};
+
+/* A snapshot of one program instance. Handed to callbacks by the core; every pointer in it is
+ * borrowed and valid only for the duration of the callback. Fields the core cannot know read
+ * as -1 (numbers) or NULL (strings). Appended fields are guarded by `size`. */
+struct vigil_proc_info {
+	uint32_t size;               /* sizeof(struct vigil_proc_info) of the core that filled it */
+	enum vigil_proc_state state;
+	const char *name;            /* instance name: "web" or "web.0" */
+	const char *program;         /* program section name: "web" */
+	const char *command;         /* the command line as configured */
+	int32_t instance;            /* 0..numprocs-1, or -1 when numprocs = 1 */
+	int32_t pid;                 /* main process, 0 when none */
+	enum vigil_priority priority;
+	int64_t started_at_ms;       /* wall clock (Unix ms) of the current/last start, 0 = never */
+	int64_t state_since_ms;      /* wall clock of the last state change */
+	uint32_t restarts;           /* automatic restarts since the daemon started it */
+	int32_t exit_code;           /* last exit code, -1 = none/unknown */
+	int32_t exit_signal;         /* last terminating signal, 0 = none */
+	const char *last_reason;     /* why it last stopped: "exited", "killed", "spawn-failed", ... */
+	const char *const *tags;     /* NULL-terminated */
+	const char *stdout_log;      /* captured stdout file, NULL when not captured */
+	const char *stderr_log;      /* captured stderr file, NULL when not captured */
+	double cpu_pct;              /* last sampled CPU % of one core, -1 = not sampled */
+	int64_t rss_bytes;           /* last sampled RSS, -1 = not sampled */
+	int32_t health;              /* last health score 0..100, -1 = not scored */
+	int64_t limit_memory;        /* bytes, 0 = none */
+	double limit_cpu;            /* % of one core, 0 = none */
+	int64_t limit_runtime_ms;    /* 0 = none */
+	int64_t limit_nofile;        /* 0 = inherited */
+	int64_t limit_nproc;         /* 0 = none */
+};
+
+static inline const char *vigil_proc_state_name(enum vigil_proc_state s)
+{
+	static const char *const names[VIGIL_PROC_STATE_COUNT] = {
+		"stopped", "starting", "running", "stopping", "exited",
+		"backoff", "fatal", "adopted", "unknown"};
+	return (unsigned)s < VIGIL_PROC_STATE_COUNT ? names[s] : "unknown";
+}
+
+static inline const char *vigil_task_state_name(enum vigil_task_state s)
+{
+	static const char *const names[VIGIL_TASK_STATE_COUNT] = {
+		"queued", "starting", "running", "stopping", "succeeded",
+		"failed", "timeout", "killed", "cancelled"};
+	return (unsigned)s < VIGIL_TASK_STATE_COUNT ? names[s] : "unknown";
+}
+
+static inline const char *vigil_priority_name(enum vigil_priority p)
+{
+	static const char *const names[VIGIL_PRIO_COUNT] = {"low", "normal", "high", "critical"};
+	return (unsigned)p < VIGIL_PRIO_COUNT ? names[p] : "normal";
+}
+
+#endif
