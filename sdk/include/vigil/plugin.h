@@ -67,6 +67,7 @@ typedef const struct vigil_plugin *(*vigil_plugin_entry_fn)(void);
 			.abi = {VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR, sizeof(struct vigil_plugin)},       \
 			__VA_ARGS__};                                                                 \
 		return &desc;                                                                     \
-	}
+	}                                                                                     \
+	extern const int vigil_plugin_defined_here /* absorbs the caller's semicolon */
 
 #endif

@@ -1,0 +1,398 @@
+/* conf_keys.c — checks a core section's keys against its table and stores the typed values. */
+#include "conf_int.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+
+/* Where a value came from, for messages. */
+struct at {
+	const struct conf_section *sec;
+	const struct conf_keydef *k;
+	int line;
+	struct conf_error *err;
+};
+
+#define FAIL(a, ...)                                                                           \
+	do {                                                                                   \
+		conf_errf((a)->err, (a)->sec->file, (a)->line, (a)->sec->name, (a)->k->name,       \
+		          __VA_ARGS__);                                                        \
+		return -1;                                                                     \
+	} while (0)
+
+#define FIELD(base, off, type) (*(type *)(void *)((char *)(base) + (off)))
+
+/* " (did you mean 'x'?)" or "" */
+static const char *hint(char *buf, size_t len, const char *word, const char *const *cands,
+                        size_t n)
+{
+	const char *c = util_closest(word, cands, n);
+	if (c && strcmp(c, word) != 0)
+		snprintf(buf, len, " (did you mean '%s'?)", c);
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
+static int parse_enum(const struct at *a, const char *v, int *out)
+{
+	const char *cands[16];
+	size_t n = 0;
+	char choices[256];
+	snprintf(choices, sizeof(choices), "%s", a->k->choices);
+	char *save = NULL;
+	for (char *c = strtok_r(choices, "|", &save); c && n < 16; c = strtok_r(NULL, "|", &save))
+		cands[n++] = c;
+	char word[128];
+	snprintf(word, sizeof(word), "%s", v);
+	char *w = word;
+	while (isspace((unsigned char)*w))
+		w++;
+	for (size_t i = strlen(w); i > 0 && isspace((unsigned char)w[i - 1]); i--)
+		w[i - 1] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(w, cands[i]) == 0) {
+			*out = (int)i;
+			return 0;
+		}
+	}
+	char list[300] = "", h[160];
+	for (size_t i = 0; i < n; i++) {
+		strncat(list, cands[i], sizeof(list) - strlen(list) - 1);
+		if (i + 1 < n)
+			strncat(list, i + 2 == n ? " or " : ", ", sizeof(list) - strlen(list) - 1);
+	}
+	for (char *c = w; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	FAIL(a, "expected %s; got '%s'%s", list, v, hint(h, sizeof(h), w, cands, n));
+}
+
+static int parse_signal(const struct at *a, const char *v, int *out)
+{
+	if (util_parse_signal(v, out) == 0)
+		return 0;
+	const char *cands[64];
+	size_t n = 0;
+	for (int s = 1; s < 32 && n < 64; s++)
+		if (strcmp(util_signal_name(s), "?") != 0)
+			cands[n++] = util_signal_name(s);
+	char up[64], h[160];
+	const char *p = v;
+	if (strncasecmp(p, "sig", 3) == 0)
+		p += 3;
+	size_t i = 0;
+	for (; p[i] && i + 1 < sizeof(up); i++)
+		up[i] = (char)toupper((unsigned char)p[i]);
+	up[i] = '\0';
+	FAIL(a, "expected a signal name or number like TERM, SIGINT or 9; got '%s'%s", v,
+	     hint(h, sizeof(h), up, cands, n));
+}
+
+static int valid_env_name(const char *s, size_t n)
+{
+	if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+static int parse_env(const struct at *a, const char *v, char ***out)
+{
+	char **items = util_split_list(v);
+	*out = items;
+	for (size_t i = 0; items[i]; i++) {
+		char *it = items[i];
+		char *eq = strchr(it, '=');
+		if (!eq)
+			FAIL(a, "expected KEY=value items like environment = A=1, B=\"x y\"; got '%s'", it);
+		if (!valid_env_name(it, (size_t)(eq - it)))
+			FAIL(a, "'%.*s' is not an environment variable name (letters, digits, '_'; not "
+			        "starting with a digit)",
+			     (int)(eq - it), it);
+		char *val = eq + 1;
+		size_t n = strlen(val);
+		if (val[0] == '"') {
+			if (n < 2 || val[n - 1] != '"')
+				FAIL(a, "unterminated double quote in '%s'", it);
+			memmove(val, val + 1, n - 2);
+			val[n - 2] = '\0';
+		}
+		for (size_t k = 0; k < i; k++) {
+			size_t kn = (size_t)(eq - it);
+			if (strncmp(items[k], it, kn) == 0 && items[k][kn] == '=')
+				FAIL(a, "%.*s is set twice", (int)kn, it);
+		}
+	}
+	return 0;
+}
+
+static int parse_names(const struct at *a, const char *v, char ***out)
+{
+	char **items = util_split_list(v);
+	*out = items;
+	for (size_t i = 0; items[i]; i++) {
+		for (char *c = items[i]; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		if (!conf_valid_name(items[i]))
+			FAIL(a, "'%s' is not a valid name: names start with a letter or digit and hold "
+			        "only letters, digits, '_' and '-'",
+			     items[i]);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(items[k], items[i]) == 0)
+				FAIL(a, "'%s' is listed twice", items[i]);
+	}
+	return 0;
+}
+
+static int parse_codes(const struct at *a, const char *v, void *base)
+{
+	char **items = util_split_list(v);
+	size_t n = util_strv_len(items);
+	int *codes = util_xcalloc(n ? n : 1, sizeof(int));
+	FIELD(base, a->k->off, int *) = codes;
+	FIELD(base, a->k->off2, size_t) = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int64_t c;
+		if (util_parse_int(items[i], &c) < 0 || c < 0 || c > 255) {
+			conf_errf(a->err, a->sec->file, a->line, a->sec->name, a->k->name,
+			          "expected exit codes between 0 and 255, like 0, 2; got '%s'", items[i]);
+			rc = -1;
+		}
+		codes[i] = (int)c;
+		FIELD(base, a->k->off2, size_t) = i + 1;
+	}
+	if (rc == 0 && n == 0) {
+		conf_errf(a->err, a->sec->file, a->line, a->sec->name, a->k->name,
+		          "expected at least one exit code, like 0");
+		rc = -1;
+	}
+	util_strv_free(items);
+	return rc;
+}
+
+static int parse_ready(const struct at *a, const char *v, void *base)
+{
+	static const struct {
+		const char *prefix, *shown;
+	} later[] = {{"notify", "notify"},       {"tcp:", "tcp:PORT"},     {"http://", "http://..."},
+	             {"https://", "https://..."}, {"exec:", "exec:CMD"}};
+	while (isspace((unsigned char)*v))
+		v++;
+	if (strcasecmp(v, "none") == 0) {
+		FIELD(base, a->k->off, int) = READY_NONE;
+		return 0;
+	}
+	if (strncasecmp(v, "delay:", 6) == 0) {
+		int64_t ms;
+		if (util_parse_duration_ms(v + 6, &ms) < 0)
+			FAIL(a, "expected delay:DURATION like delay:2s or delay:500ms; got '%s'", v);
+		FIELD(base, a->k->off, int) = READY_DELAY;
+		FIELD(base, a->k->off2, int64_t) = ms;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
+		if (strncasecmp(v, later[i].prefix, strlen(later[i].prefix)) == 0)
+			FAIL(a, "ready = %s is not supported yet; use none or delay:DURATION",
+			     later[i].shown);
+	FAIL(a, "expected none or delay:DURATION (like delay:2s); got '%s'", v);
+}
+
+static int parse_one(const struct at *a, const char *v, void *base)
+{
+	const struct conf_keydef *k = a->k;
+	int64_t i64;
+	int r;
+	switch (k->type) {
+	case CK_STR:
+	case CK_PATH:
+	case CK_NAME:
+	case CK_LOGFILE: {
+		char *s = NULL;
+		if (k->type == CK_LOGFILE && strcmp(v, "-") == 0)
+			s = NULL;
+		else if (k->type == CK_LOGFILE && !*v)
+			FAIL(a, "expected a file path, or '-' for stderr; got ''");
+		else if (*v && (k->type == CK_PATH || k->type == CK_LOGFILE))
+			s = conf_abspath(a->sec->dir, v);
+		else if (*v)
+			s = util_xstrdup(v);
+		if (s && k->type == CK_NAME) {
+			for (char *c = s; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			if (!conf_valid_name(s)) {
+				free(s);
+				FAIL(a, "'%s' is not a valid name: names start with a letter or digit and "
+				        "hold only letters, digits, '_' and '-'",
+				     v);
+			}
+		}
+		FIELD(base, k->off, char *) = s;
+		return 0;
+	}
+	case CK_INT:
+	case CK_I64:
+		r = util_parse_int(v, &i64);
+		if (r == -EINVAL)
+			FAIL(a, "expected a whole number; got '%s'", v);
+		if (r < 0 || i64 < k->min || i64 > k->max) {
+			if (k->max == INT32_MAX || k->max == INT64_MAX)
+				FAIL(a, "must be %lld or more; got '%s'", (long long)k->min, v);
+			FAIL(a, "must be between %lld and %lld; got '%s'", (long long)k->min,
+			     (long long)k->max, v);
+		}
+		if (k->type == CK_INT)
+			FIELD(base, k->off, int) = (int)i64;
+		else
+			FIELD(base, k->off, int64_t) = i64;
+		return 0;
+	case CK_BOOL:
+		if (util_parse_bool(v, &FIELD(base, k->off, int)) < 0)
+			FAIL(a, "expected true or false (or yes/no, on/off, 1/0); got '%s'", v);
+		return 0;
+	case CK_DURATION:
+		r = util_parse_duration_ms(v, &FIELD(base, k->off, int64_t));
+		if (r == -ERANGE)
+			FAIL(a, "duration out of range (it must be 0 or more); got '%s'", v);
+		if (r < 0)
+			FAIL(a, "expected a duration like 10s, 1500ms, 5m; got '%s'", v);
+		return 0;
+	case CK_SIZE:
+	case CK_CORE:
+		if (k->type == CK_CORE && strcasecmp(v, "inherit") == 0) {
+			FIELD(base, k->off, int64_t) = -1;
+			return 0;
+		}
+		r = util_parse_size(v, &FIELD(base, k->off, int64_t));
+		if (r == -ERANGE)
+			FAIL(a, "size out of range (it must be 0 or more); got '%s'", v);
+		if (r < 0)
+			FAIL(a, "expected a size like 512, 64K, 10M, 1G%s; got '%s'",
+			     k->type == CK_CORE ? " (or inherit)" : "", v);
+		return 0;
+	case CK_ENUM:
+		return parse_enum(a, v, &FIELD(base, k->off, int));
+	case CK_SIGNAL:
+		return parse_signal(a, v, &FIELD(base, k->off, int));
+	case CK_UMASK:
+		r = util_parse_mode(v, &i64);
+		if (r < 0 || i64 > 0777)
+			FAIL(a, "expected an octal umask like 022 or 027; got '%s'", v);
+		FIELD(base, k->off, mode_t) = (mode_t)i64;
+		return 0;
+	case CK_LIST:
+		FIELD(base, k->off, char **) = util_split_list(v);
+		return 0;
+	case CK_NAMES:
+		return parse_names(a, v, &FIELD(base, k->off, char **));
+	case CK_ENV:
+		return parse_env(a, v, &FIELD(base, k->off, char **));
+	case CK_CODES:
+		return parse_codes(a, v, base);
+	case CK_READY:
+		return parse_ready(a, v, base);
+	case CK_ARGV: {
+		char why[128];
+		char **argv = util_split_argv(v, why, sizeof(why));
+		if (!argv) {
+			if (strcmp(why, "empty command") == 0)
+				FAIL(a, "empty command: expected the program to run and its arguments");
+			FAIL(a, "cannot split the command: %s (quote with '...' or \"...\", escape with "
+			        "\\)",
+			     why);
+		}
+		FIELD(base, k->off, char *) = util_xstrdup(v);
+		FIELD(base, k->off2, char **) = argv;
+		return 0;
+	}
+	case CK_PATHLIST: {
+		char **dirs = util_xcalloc(strlen(v) + 2, sizeof(char *));
+		FIELD(base, k->off, char **) = dirs;
+		size_t n = 0;
+		char *copy = util_xstrdup(v), *save = NULL;
+		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+			while (isspace((unsigned char)*d))
+				d++;
+			for (size_t e = strlen(d); e > 0 && isspace((unsigned char)d[e - 1]); e--)
+				d[e - 1] = '\0';
+			if (*d)
+				dirs[n++] = conf_abspath(a->sec->dir, d);
+		}
+		free(copy);
+		return 0;
+	}
+	case CK_EARLY:
+	case CK_LATER:
+		return 0;
+	}
+	return 0;
+}
+
+int conf_apply(const struct conf_section *sec, const struct conf_keydef *keys, size_t nkeys,
+               void *base, struct conf_error *err)
+{
+	for (size_t i = 0; i < sec->nkv; i++) {
+		const struct conf_kv *kv = &sec->kv[i];
+		const struct conf_keydef *k = NULL;
+		for (size_t j = 0; j < nkeys && !k; j++)
+			if (strcmp(keys[j].name, kv->key) == 0)
+				k = &keys[j];
+		if (!k) {
+			const char *cands[64];
+			size_t n = 0;
+			for (size_t j = 0; j < nkeys && n < 64; j++)
+				cands[n++] = keys[j].name;
+			char h[512];
+			hint(h, sizeof(h), kv->key, cands, n);
+			const char *home = conf_key_home(kv->key);
+			if (!h[0] && home) {
+				snprintf(h, sizeof(h), " (%s belongs in %s)", kv->key, home);
+			} else if (!h[0] && n <= 8) {
+				size_t len = (size_t)snprintf(h, sizeof(h), "; [%s] takes ", sec->name);
+				for (size_t j = 0; j < n && len < sizeof(h); j++)
+					len += (size_t)snprintf(h + len, sizeof(h) - len, "%s%s",
+					                        j == 0 ? "" : j + 1 == n ? " and " : ", ",
+					                        cands[j]);
+			} else if (!h[0]) {
+				snprintf(h, sizeof(h), " (docs/configuration.md lists the keys of [%s])",
+				         sec->name);
+			}
+			conf_errf(err, sec->file, kv->line, sec->name, kv->key, "unknown key%s", h);
+			return -1;
+		}
+		if (k->type == CK_LATER) {
+			conf_errf(err, sec->file, kv->line, sec->name, kv->key,
+			          "%s is not supported yet (it is planned: see docs/configuration.md)",
+			          kv->key);
+			return -1;
+		}
+	}
+	for (size_t j = 0; j < nkeys; j++) {
+		const struct conf_keydef *k = &keys[j];
+		if (k->type == CK_LATER || k->type == CK_EARLY)
+			continue;
+		const struct conf_kv *kv = conf_section_get(sec, k->name);
+		if (!kv && k->required) {
+			conf_errf(err, sec->file, sec->line, sec->name, NULL,
+			          "missing required key '%s' (%s)", k->name, k->doc);
+			return -1;
+		}
+		const char *v = kv ? kv->value : k->def;
+		if (!v) {
+			if (k->type == CK_UMASK)
+				FIELD(base, k->off, mode_t) = (mode_t)-1;
+			continue;
+		}
+		struct at a = {sec, k, kv ? kv->line : sec->line, err};
+		if (parse_one(&a, v, base) < 0)
+			return -1;
+	}
+	return 0;
+}

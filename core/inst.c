@@ -1,0 +1,185 @@
+/* inst.c — the runtime record of an instance: creation, info snapshots, child environment. */
+#include "inst.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loader.h"
+#include "util.h"
+
+struct proc *proc_new(const struct conf_program *prog, int instance)
+{
+	struct proc *p = util_xcalloc(1, sizeof *p);
+	char name[256];
+	if (instance >= 0)
+		snprintf(name, sizeof name, "%s.%d", prog->name, instance);
+	else
+		snprintf(name, sizeof name, "%s", prog->name);
+	p->name = util_xstrdup(name);
+	p->prog = prog;
+	p->instance = instance;
+	p->state = VIGIL_PROC_STOPPED;
+	p->spawn_fd = -1;
+	p->exit_code = -1;
+	p->cpu_pct = -1;
+	p->rss_bytes = -1;
+	p->health = -1;
+	p->out.rfd = p->out.wfd = p->out.filefd = -1;
+	p->err.rfd = p->err.wfd = p->err.filefd = -1;
+	return p;
+}
+
+void proc_free(struct proc *p)
+{
+	if (!p)
+		return;
+	if (p->policy) {
+		const struct vigil_policy_ops *ops = p->policy->desc.ops;
+		if (ops && ops->size >= offsetof(struct vigil_policy_ops, release) + sizeof ops->release &&
+		    ops->release && p->policy_mem)
+			ops->release(p->policy->state, p->policy_mem);
+	}
+	logcap_close(&p->out);
+	logcap_close(&p->err);
+	free(p->name);
+	free(p);
+}
+
+void proc_policy_reset(struct proc *p)
+{
+	if (!p->policy)
+		return;
+	const struct vigil_policy_ops *ops = p->policy->desc.ops;
+	if (ops && ops->size >= offsetof(struct vigil_policy_ops, reset) + sizeof ops->reset &&
+	    ops->reset)
+		ops->reset(p->policy->state, &p->policy_mem);
+}
+
+void proc_fill_info(const struct proc *p, struct vigil_proc_info *info)
+{
+	const struct conf_program *g = p->prog;
+	memset(info, 0, sizeof *info);
+	info->size = sizeof *info;
+	info->state = p->state;
+	info->name = p->name;
+	info->program = g->name;
+	info->command = g->command;
+	info->instance = p->instance;
+	info->pid = p->pid;
+	info->priority = (enum vigil_priority)g->priority;
+	info->started_at_ms = p->started_at_ms;
+	info->state_since_ms = p->state_since_ms;
+	info->restarts = p->restarts;
+	info->exit_code = p->exit_code;
+	info->exit_signal = p->exit_signal;
+	info->last_reason = p->last_reason;
+	info->tags = (const char *const *)g->tags;
+	info->stdout_log = g->stdout_mode == OUT_LOG ? p->out.path : NULL;
+	info->stderr_log = g->stderr_mode == OUT_LOG ? p->err.path : NULL;
+	if (g->stderr_mode == OUT_STDOUT)
+		info->stderr_log = info->stdout_log;
+	info->cpu_pct = p->cpu_pct;
+	info->rss_bytes = p->rss_bytes;
+	info->health = p->health;
+	info->limit_runtime_ms = g->limit_runtime_ms;
+	info->limit_nofile = g->limit_nofile;
+	info->limit_nproc = g->limit_nproc;
+}
+
+static int env_key_eq(const char *a, const char *b)
+{
+	while (*a && *a != '=' && *a == *b)
+		a++, b++;
+	return (*a == '=' || !*a) && (*b == '=' || !*b);
+}
+
+static void env_set(char ***env, size_t *n, size_t *cap, const char *kv)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (env_key_eq((*env)[i], kv)) {
+			free((*env)[i]);
+			(*env)[i] = util_xstrdup(kv);
+			return;
+		}
+	if (*n + 2 > *cap) {
+		*cap = *cap ? *cap * 2 : 32;
+		char **e = realloc(*env, *cap * sizeof *e);
+		if (!e)
+			abort();
+		*env = e;
+	}
+	(*env)[(*n)++] = util_xstrdup(kv);
+	(*env)[*n] = NULL;
+}
+
+char **proc_build_env(const struct proc *p, char *const *base)
+{
+	static const char *const keep[] = {"PATH", "HOME", "USER", "LANG", NULL};
+	char **env = NULL;
+	size_t n = 0, cap = 0;
+	char buf[512];
+	for (char *const *e = base; e && *e; e++) {
+		if (p->prog->clear_env) {
+			int ok = 0;
+			for (const char *const *k = keep; *k; k++)
+				ok |= env_key_eq(*e, *k);
+			if (!ok)
+				continue;
+		}
+		env_set(&env, &n, &cap, *e);
+	}
+	if (p->prog->clear_env && !getenv("PATH"))
+		env_set(&env, &n, &cap, "PATH=/usr/local/bin:/usr/bin:/bin");
+	for (char **e = p->prog->environment; e && *e; e++)
+		env_set(&env, &n, &cap, *e);
+	snprintf(buf, sizeof buf, "VIGIL_NAME=%s", p->name);
+	env_set(&env, &n, &cap, buf);
+	snprintf(buf, sizeof buf, "VIGIL_PROGRAM=%s", p->prog->name);
+	env_set(&env, &n, &cap, buf);
+	if (p->instance >= 0) {
+		snprintf(buf, sizeof buf, "VIGIL_INSTANCE=%d", p->instance);
+		env_set(&env, &n, &cap, buf);
+	}
+	return env;
+}
+
+uint64_t proc_start_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: count fields after the last ')'. */
+	char *s = strrchr(buf, ')');
+	if (!s)
+		return 0;
+	int field = 2;
+	for (s++; *s && field < 22; s++)
+		if (*s == ' ')
+			field++;
+	return strtoull(s, NULL, 10);
+}
+
+void proc_read_boot_id(char *buf, size_t len)
+{
+	buf[0] = '\0';
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}

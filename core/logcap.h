@@ -1,0 +1,28 @@
+/* logcap.h — capture of a program's stdout/stderr into a size-rotated file. */
+#ifndef VIGIL_CORE_LOGCAP_H
+#define VIGIL_CORE_LOGCAP_H
+
+#include <stdint.h>
+
+struct loop_watch;
+
+/* One captured stream. The pipe lives as long as the instance, across restarts, so nothing a
+ * program writes between two runs (or that a surviving grandchild writes) is lost. */
+struct logcap {
+	char *path;          /* ${state_dir}/logs/NAME.out.log */
+	int rfd, wfd;        /* pipe: the daemon reads rfd; children get wfd */
+	int filefd;
+	int64_t size;
+	int64_t max_size;    /* 0 = never rotate */
+	int backups;
+	struct loop_watch *watch;
+};
+
+/* Creates the pipe and opens the file (O_APPEND|O_NOFOLLOW). 0 or -errno. */
+int logcap_open(struct logcap *lc, const char *path, int64_t max_size, int backups);
+/* Drains what is left in the pipe, then closes everything. */
+void logcap_close(struct logcap *lc);
+/* Changes the rotation settings (reload). */
+void logcap_configure(struct logcap *lc, int64_t max_size, int backups);
+
+#endif

@@ -1,0 +1,347 @@
+/* main.c — vigild: arguments, config, state dir lock, plugins, then the loop until shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "conf.h"
+#include "host.h"
+#include "loader.h"
+#include "log.h"
+#include "loop.h"
+#include "sup.h"
+#include "util.h"
+
+#define EXIT_USAGE 2
+#define EXIT_CONFIG 100
+#define EXIT_TEMP 111
+
+static const char usage[] =
+	"usage: vigild -c FILE [--check-config]\n"
+	"       vigild --version | --help\n";
+
+static const char help[] =
+	"vigild runs and watches the programs of an INI configuration file, in the foreground.\n"
+	"\n"
+	"  -c, --config FILE   the configuration file (required)\n"
+	"      --check-config  validate FILE and the plugins it names, then exit\n"
+	"      --version       print the version and the plugin ABI, then exit\n"
+	"  -h, --help          print this help\n"
+	"\n"
+	"Signals: TERM/INT/QUIT stop every program in reverse priority order and exit 0.\n"
+	"Exit codes: 0 ok, 1 failed, 2 usage, 100 configuration error, 111 temporary failure\n"
+	"(resource exhaustion, or another vigild holds the state directory's lock).\n"
+	"Environment: VIGIL_PLUGIN_PATH (used when the config sets no plugin_path),\n"
+	"NOTIFY_SOCKET (READY=1 is sent there once every autostart program was started).\n";
+
+/* plugin_path default: $VIGIL_PLUGIN_PATH, else the plugin dir next to our own binary (the
+ * build tree mirrors the install tree, so this works in both). */
+static char **default_plugin_path(void)
+{
+	const char *env = getenv("VIGIL_PLUGIN_PATH");
+	if (env && *env) {
+		char **v = util_split_list(env);
+		/* ':'-separated: split_list splits on commas only, so redo it here. */
+		util_strv_free(v);
+		size_t n = 1;
+		for (const char *s = env; *s; s++)
+			n += *s == ':';
+		v = util_xcalloc(n + 1, sizeof *v);
+		size_t i = 0;
+		const char *s = env;
+		while (*s) {
+			size_t len = strcspn(s, ":");
+			if (len) {
+				v[i] = util_xmalloc(len + 1);
+				memcpy(v[i], s, len);
+				v[i++][len] = '\0';
+			}
+			s += len + (s[len] == ':');
+		}
+		return v;
+	}
+	char exe[PATH_MAX], dir[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n < 0)
+		n = 0;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(dir, sizeof dir, "%s/%s", exe, VIGIL_PLUGIN_RELDIR);
+	char real[PATH_MAX];
+	char **v = util_xcalloc(2, sizeof *v);
+	v[0] = util_xstrdup(realpath(dir, real) ? real : dir);
+	return v;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Holds ${state_dir}/vigild.lock for the life of the process. */
+static int take_lock(const char *state_dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/vigild.lock", state_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0) {
+		fprintf(stderr, "vigild: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		fprintf(stderr, "vigild: another vigild (pid %s) holds %s\n", pid[0] ? pid : "?",
+		        path);
+		close(fd);
+		return -1;
+	}
+	char buf[32];
+	int len = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)len, 0) < 0)
+		log_warn("cannot write %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* sd_notify-style readiness for whoever started us (systemd, a test harness). */
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || !*path)
+		return;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = strlen(path);
+	if (len >= sizeof sa.sun_path)
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	char msg[64];
+	int n = snprintf(msg, sizeof msg, "READY=1\nMAINPID=%d\n", (int)getpid());
+	if (sendto(fd, msg, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		log_warn("NOTIFY_SOCKET %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+static void on_signal(int signo, void *arg)
+{
+	(void)arg;
+	switch (signo) {
+	case SIGCHLD:
+		sup_reap();
+		break;
+	case SIGTERM:
+	case SIGINT:
+	case SIGQUIT: {
+		char why[64];
+		snprintf(why, sizeof why, "signal SIG%s", util_signal_name(signo));
+		sup_shutdown(why);
+		break;
+	}
+	case SIGHUP:
+		log_warn("SIGHUP: reloading the configuration is not supported yet");
+		break;
+	default:
+		break;
+	}
+}
+
+/* Keeps 0-2 open so no file we open later becomes a child's stdio by accident. */
+static void ensure_stdio(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0) {
+			int n = open("/dev/null", O_RDWR);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int count_programs(const struct vigil_conf *conf)
+{
+	int n = 0;
+	for (size_t i = 0; i < conf->nprograms; i++)
+		n += conf->programs[i].numprocs;
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = NULL;
+	int check = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
+			file = argv[++i];
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			file = a + 9;
+		} else if (strcmp(a, "--check-config") == 0) {
+			check = 1;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("vigild %s (plugin ABI %d.%d)\n", VIGIL_VERSION_STRING, VIGIL_ABI_MAJOR,
+			       VIGIL_ABI_MINOR);
+			return 0;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(usage, stdout);
+			fputs("\n", stdout);
+			fputs(help, stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "vigild: unknown argument '%s'\n%s", a, usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (!file) {
+		fprintf(stderr, "vigild: no configuration file: use -c FILE\n%s", usage);
+		return EXIT_USAGE;
+	}
+	ensure_stdio();
+
+	struct conf_error err;
+	struct vigil_conf *conf = NULL;
+	int r = conf_load(file, &conf, &err);
+	if (r < 0) {
+		fprintf(stderr, "vigild: %s\n", err.msg);
+		return r == -1 ? EXIT_CONFIG : EXIT_TEMP;
+	}
+	if (!conf->plugin_path || !conf->plugin_path[0]) {
+		util_strv_free(conf->plugin_path);
+		conf->plugin_path = default_plugin_path();
+	}
+	struct loader_set plugins = {0};
+	if (loader_open(conf, &plugins, &err) < 0) {
+		fprintf(stderr, "vigild: %s\n", err.msg);
+		loader_close(&plugins);
+		conf_free(conf);
+		return EXIT_CONFIG;
+	}
+	if (check) {
+		printf("vigild: %s: configuration OK (%d program instances, %zu plugin instances)\n",
+		       conf->file, count_programs(conf), plugins.count);
+		loader_close(&plugins);
+		conf_free(conf);
+		return 0;
+	}
+
+	int rc = EXIT_TEMP;
+	r = mkdir_p(conf->state_dir, 0750);
+	if (r < 0) {
+		fprintf(stderr, "vigild: cannot create state_dir %s: %s\n", conf->state_dir,
+		        strerror(-r));
+		goto out_plugins;
+	}
+	int lockfd = take_lock(conf->state_dir);
+	if (lockfd < 0)
+		goto out_plugins;
+	r = log_open(conf->log_file);
+	if (r < 0) {
+		fprintf(stderr, "vigild: cannot open log_file %s: %s\n", conf->log_file, strerror(-r));
+		goto out_lock;
+	}
+	log_set_level((enum vigil_log_level)conf->log_level);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		log_warn("cannot become a child subreaper: %s", strerror(errno));
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	/* Our own readiness socket is for us only, never for the programs we start. */
+	char *notify = getenv("NOTIFY_SOCKET") ? util_xstrdup(getenv("NOTIFY_SOCKET")) : NULL;
+	unsetenv("NOTIFY_SOCKET");
+
+	static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2, 0};
+	r = loop_init(sigs);
+	if (r < 0 || bus_init() < 0) {
+		log_error("cannot set up the event loop: %s", strerror(-r));
+		goto out_notify;
+	}
+	loop_on_signal(on_signal, NULL);
+	host_set_shutdown(sup_shutdown);
+	const struct vigil_host *host = host_table(&plugins, conf->state_dir);
+	loader_set_release_hook(host_release_instance);
+	if (loader_init_all(&plugins, host, &err) < 0) {
+		log_error("%s", err.msg);
+		rc = EXIT_CONFIG;
+		goto out_loop;
+	}
+	sup_init(conf, &plugins);
+	if (loader_start_all(&plugins, &err) < 0) {
+		log_error("%s", err.msg);
+		goto out_loop;
+	}
+
+	log_info("vigild %s started, pid %d, %zu program instances, config %s", VIGIL_VERSION_STRING,
+	         (int)getpid(), sup_count(), conf->file);
+	struct vigil_ev_supervisor_started started = {
+		.hdr = {.type = VIGIL_EV_SUPERVISOR_STARTED, .size = sizeof started},
+		.pid = getpid(),
+		.version = VIGIL_VERSION_STRING,
+		.config_file = conf->file,
+		.programs = (uint32_t)sup_count(),
+	};
+	bus_publish(&started.hdr);
+	sup_start_all();
+	if (notify) {
+		setenv("NOTIFY_SOCKET", notify, 1);
+		notify_ready();
+		unsetenv("NOTIFY_SOCKET");
+	}
+	rc = loop_run();
+	while (bus_pending())
+		bus_dispatch(SIZE_MAX);
+	log_info("vigild stopped");
+out_loop:
+	/* Policies still hold per-instance memory: free the instances before the plugins. */
+	sup_fini();
+	loader_close(&plugins);
+	bus_fini();
+	loop_fini();
+out_notify:
+	free(notify);
+out_lock:
+	close(lockfd);
+out_plugins:
+	loader_close(&plugins); /* a no-op when already closed */
+	conf_free(conf);
+	return rc;
+}

@@ -1,0 +1,242 @@
+/* spawn.c — fork/exec of supervised programs: session, rlimits, ids, fds, error pipe. */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* What the child writes to the error pipe when a step fails. */
+struct spawn_failure {
+	int err;
+	char step[16];
+	char arg[240];
+};
+
+static void scopy(char *dst, size_t len, const char *src)
+{
+	size_t i = 0;
+	for (; src && src[i] && i + 1 < len; i++)
+		dst[i] = src[i];
+	dst[i] = '\0';
+}
+
+static _Noreturn void child_fail(int fd, const char *step, const char *arg)
+{
+	struct spawn_failure f;
+	memset(&f, 0, sizeof f);
+	f.err = errno;
+	scopy(f.step, sizeof f.step, step);
+	scopy(f.arg, sizeof f.arg, arg);
+	ssize_t r = write(fd, &f, sizeof f);
+	(void)r;
+	_exit(127);
+}
+
+static void set_limit(int fd, int resource, int64_t value, const char *what)
+{
+	struct rlimit rl;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)value;
+	if (resource == RLIMIT_NOFILE || resource == RLIMIT_NPROC) {
+		/* Raising the hard limit needs privilege: keep the soft one within it instead. */
+		struct rlimit old;
+		if (getrlimit(resource, &old) == 0 && old.rlim_max != RLIM_INFINITY &&
+		    (rlim_t)value > old.rlim_max && geteuid() != 0)
+			rl.rlim_max = old.rlim_max;
+	}
+	if (setrlimit(resource, &rl) < 0)
+		child_fail(fd, "setrlimit", what);
+}
+
+static void write_oom_adj(int value)
+{
+	char buf[16];
+	int n = 0, v = value < 0 ? -value : value;
+	char tmp[12];
+	int t = 0;
+	do {
+		tmp[t++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (value < 0)
+		buf[n++] = '-';
+	while (t)
+		buf[n++] = tmp[--t];
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = write(fd, buf, (size_t)n);
+		(void)r;
+		close(fd);
+	}
+}
+
+static _Noreturn void child(const struct spawn_req *r, int errfd)
+{
+	/* The daemon blocks signals for its signalfd and ignores SIGPIPE: undo both. */
+	sigset_t none;
+	sigemptyset(&none);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (setsid() < 0)
+		child_fail(errfd, "setsid", "");
+
+	if (r->hold_fd >= 0) {
+		char c;
+		close(r->hold_wfd);
+		while (read(r->hold_fd, &c, 1) < 0 && errno == EINTR)
+			;
+	}
+
+	/* The daemon keeps 0-2 open, so every fd handed to us here is >= 3. */
+	int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nullfd < 0)
+		child_fail(errfd, "open", "/dev/null");
+	int outfd = r->stdout_fd == SPAWN_FD_NULL ? nullfd : r->stdout_fd;
+	int efd = r->stderr_fd == SPAWN_FD_NULL ? nullfd : r->stderr_fd;
+	if (dup2(nullfd, 0) < 0)
+		child_fail(errfd, "dup2", "stdin");
+	if (r->stdout_fd != SPAWN_FD_INHERIT && dup2(outfd, 1) < 0)
+		child_fail(errfd, "dup2", "stdout");
+	if (r->stderr_fd != SPAWN_FD_INHERIT && dup2(efd, 2) < 0)
+		child_fail(errfd, "dup2", "stderr");
+	/* Keep 0-2 and the error pipe, moved to 3 (CLOEXEC: exec closes it, which is the signal). */
+	if (errfd != 3) {
+		if (dup3(errfd, 3, O_CLOEXEC) < 0)
+			child_fail(errfd, "dup3", "");
+		errfd = 3;
+	}
+	if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0) {
+		for (int fd = 4; fd < 65536; fd++)
+			close(fd);
+	}
+
+	if (r->rlimit_nofile > 0)
+		set_limit(errfd, RLIMIT_NOFILE, r->rlimit_nofile, "nofile");
+	if (r->rlimit_nproc > 0)
+		set_limit(errfd, RLIMIT_NPROC, r->rlimit_nproc, "nproc");
+	if (r->rlimit_core >= 0)
+		set_limit(errfd, RLIMIT_CORE, r->rlimit_core, "core");
+	if (r->nice)
+		(void)setpriority(PRIO_PROCESS, 0, r->nice);
+	if (r->oom_score_adj)
+		write_oom_adj(r->oom_score_adj);
+
+	if (r->umask != (mode_t)-1)
+		umask(r->umask);
+	if (r->cwd && chdir(r->cwd) < 0)
+		child_fail(errfd, "chdir", r->cwd);
+
+	if (r->set_ids) {
+		if (setgroups((size_t)r->ngroups, r->groups) < 0)
+			child_fail(errfd, "setgroups", "");
+		if (setresgid(r->gid, r->gid, r->gid) < 0)
+			child_fail(errfd, "setgid", "");
+		if (setresuid(r->uid, r->uid, r->uid) < 0)
+			child_fail(errfd, "setuid", "");
+		/* Verify the drop stuck: getting root back must be impossible. */
+		if (r->uid != 0 && setuid(0) == 0) {
+			errno = EPERM;
+			child_fail(errfd, "setuid", "privileges could be regained");
+		}
+	}
+	if (r->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail(errfd, "prctl", "no_new_privs");
+
+	execve(r->path, r->argv, r->envp);
+	child_fail(errfd, "exec", r->path);
+}
+
+int spawn_start(const struct spawn_req *req, pid_t *pid, int *errfd)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t c = fork();
+	if (c < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return -e;
+	}
+	if (c == 0) {
+		close(p[0]);
+		child(req, p[1]);
+	}
+	close(p[1]);
+	int fl = fcntl(p[0], F_GETFL);
+	fcntl(p[0], F_SETFL, fl | O_NONBLOCK);
+	*pid = c;
+	*errfd = p[0];
+	return 0;
+}
+
+int spawn_result(int errfd, char *msg, size_t len)
+{
+	struct spawn_failure f;
+	ssize_t n = read(errfd, &f, sizeof f);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? -EAGAIN : 1;
+	if (n == 0)
+		return 1;
+	if ((size_t)n < sizeof f) {
+		snprintf(msg, len, "spawn failed (short report)");
+		return 0;
+	}
+	f.step[sizeof f.step - 1] = '\0';
+	f.arg[sizeof f.arg - 1] = '\0';
+	if (f.arg[0])
+		snprintf(msg, len, "%s %s: %s", f.step, f.arg, strerror(f.err));
+	else
+		snprintf(msg, len, "%s: %s", f.step, strerror(f.err));
+	return 0;
+}
+
+char *spawn_resolve(const char *argv0, char *const *envp, const char *cwd)
+{
+	char buf[PATH_MAX];
+	if (strchr(argv0, '/')) {
+		if (argv0[0] == '/' || !cwd)
+			snprintf(buf, sizeof buf, "%s", argv0);
+		else
+			snprintf(buf, sizeof buf, "%s/%s", cwd, argv0);
+		if (access(buf, F_OK) < 0)
+			return NULL;
+		return strdup(buf);
+	}
+	const char *path = NULL;
+	for (char *const *e = envp; e && *e; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	if (!path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int saw_eacces = 0;
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		if (n == 0)
+			snprintf(buf, sizeof buf, "%s/%s", cwd ? cwd : ".", argv0);
+		else
+			snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, argv0);
+		struct stat st;
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(buf, X_OK) == 0)
+				return strdup(buf);
+			saw_eacces = 1;
+		}
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	errno = saw_eacces ? EACCES : ENOENT;
+	return NULL;
+}

@@ -1,0 +1,1032 @@
+/* sup.c — supervision: instances of programs driven through the fsm, spawning and reaping. */
+#include "sup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "fsm.h"
+#include "log.h"
+#include "logcap.h"
+#include "loop.h"
+#include "inst.h"
+#include "spawn.h"
+#include "util.h"
+
+extern char **environ;
+
+static struct sup {
+	const struct vigil_conf *conf;
+	struct loader_set *plugins;
+	struct vigil_instance *store;
+	struct proc **procs; /* config order */
+	size_t nprocs;
+	struct proc **pidtab; /* open addressing, pid -> proc */
+	size_t pidcap;
+	size_t pidcount, pidtombs;
+	int shutting_down;
+	struct loop_timer *shutdown_timer;
+	char boot_id[40];
+	struct vigil_sub *metrics_sub;
+} S;
+
+static void step(struct proc *p, enum fsm_event ev);
+static void advance_shutdown(void);
+static void start_waiting(void);
+
+/* --- pid table ------------------------------------------------------------------------- */
+
+/* Deleted slots hold the tombstone so probe chains stay intact; the table is rebuilt when
+ * live entries plus tombstones reach half of it. */
+static struct proc tomb;
+#define PROC_TOMB (&tomb)
+
+static size_t pid_slot(pid_t pid, size_t cap)
+{
+	return ((size_t)pid * 2654435761u) & (cap - 1);
+}
+
+static void pid_put(struct proc *p)
+{
+	if (S.pidcap == 0 || (S.pidcount + S.pidtombs + 1) * 2 >= S.pidcap) {
+		size_t cap = S.pidcap ? S.pidcap : 256;
+		while ((S.pidcount + 1) * 4 >= cap)
+			cap *= 2;
+		struct proc **t = util_xcalloc(cap, sizeof *t);
+		for (size_t i = 0; i < S.pidcap; i++) {
+			struct proc *q = S.pidtab[i];
+			if (!q || q == PROC_TOMB)
+				continue;
+			size_t j = pid_slot(q->pid, cap);
+			while (t[j])
+				j = (j + 1) & (cap - 1);
+			t[j] = q;
+		}
+		free(S.pidtab);
+		S.pidtab = t;
+		S.pidcap = cap;
+		S.pidtombs = 0;
+	}
+	size_t j = pid_slot(p->pid, S.pidcap);
+	while (S.pidtab[j] && S.pidtab[j] != PROC_TOMB)
+		j = (j + 1) & (S.pidcap - 1);
+	if (S.pidtab[j] == PROC_TOMB)
+		S.pidtombs--;
+	S.pidtab[j] = p;
+	S.pidcount++;
+}
+
+static struct proc *pid_get(pid_t pid, size_t *slot)
+{
+	if (!S.pidcap)
+		return NULL;
+	size_t j = pid_slot(pid, S.pidcap);
+	for (size_t n = 0; n < S.pidcap && S.pidtab[j]; n++) {
+		struct proc *q = S.pidtab[j];
+		if (q != PROC_TOMB && q->pid == pid) {
+			if (slot)
+				*slot = j;
+			return q;
+		}
+		j = (j + 1) & (S.pidcap - 1);
+	}
+	return NULL;
+}
+
+static void pid_del(struct proc *p)
+{
+	size_t slot;
+	if (pid_get(p->pid, &slot) == p) {
+		S.pidtab[slot] = PROC_TOMB;
+		S.pidcount--;
+		S.pidtombs++;
+	}
+}
+
+/* --- helpers ----------------------------------------------------------------------------- */
+
+static int is_down(const struct proc *p)
+{
+	return p->pid == 0 && p->pgid == 0 &&
+	       (p->state == VIGIL_PROC_STOPPED || p->state == VIGIL_PROC_EXITED ||
+	        p->state == VIGIL_PROC_FATAL || p->state == VIGIL_PROC_UNKNOWN);
+}
+
+static void cancel_timer(struct proc *p)
+{
+	if (p->timer) {
+		loop_timer_cancel(p->timer);
+		p->timer = NULL;
+	}
+}
+
+static void on_timer(void *arg)
+{
+	struct proc *p = arg;
+	p->timer = NULL;
+	step(p, FE_TIMEOUT);
+}
+
+static void arm_timer(struct proc *p, int64_t ms)
+{
+	cancel_timer(p);
+	if (ms > 0)
+		p->timer = loop_timer_add((uint64_t)ms, 0, on_timer, p);
+}
+
+static int is_success(const struct proc *p)
+{
+	if (p->exit_signal || p->spawn_failed)
+		return 0;
+	for (size_t i = 0; i < p->prog->nsuccess_codes; i++)
+		if (p->prog->success_codes[i] == p->exit_code)
+			return 1;
+	return 0;
+}
+
+static void store_put(struct proc *p)
+{
+	const struct vigil_store_ops *ops = S.store ? S.store->desc.ops : NULL;
+	if (!ops || !p->pid)
+		return;
+	struct vigil_registry_entry e = {
+		.size = sizeof e,
+		.name = p->name,
+		.program = p->prog->name,
+		.pid = p->pid,
+		.pgid = p->pgid,
+		.start_ticks = proc_start_ticks(p->pid),
+		.boot_id = S.boot_id,
+		.started_at_ms = p->started_at_ms,
+		.state = p->state,
+		.restarts = p->restarts,
+	};
+	int r = ops->registry_put(S.store->state, &e);
+	if (r < 0)
+		log_debug("registry put %s: %s", p->name, strerror(-r));
+}
+
+static void store_remove(struct proc *p)
+{
+	const struct vigil_store_ops *ops = S.store ? S.store->desc.ops : NULL;
+	if (ops)
+		ops->registry_remove(S.store->state, p->name);
+}
+
+/* Sends sig to the instance: its whole tree when kill_tree (a monitor may know better than
+ * the process group, e.g. a cgroup), else the main process. */
+static void signal_proc(struct proc *p, int sig)
+{
+	if (p->prog->kill_tree && p->pgid) {
+		struct vigil_proc_info info;
+		proc_fill_info(p, &info);
+		for (struct vigil_instance *m = S.plugins->head; m; m = m->next) {
+			const struct vigil_monitor_ops *ops = m->desc.ops;
+			if (m->desc.kind == VIGIL_KIND_MONITOR && ops && ops->kill_tree &&
+			    ops->kill_tree(m->state, &info, sig) == 1)
+				return;
+		}
+		if (kill(-p->pgid, sig) == 0 || !p->pid)
+			return;
+	}
+	if (p->pid)
+		kill(p->pid, sig);
+}
+
+/* --- events -------------------------------------------------------------------------------- */
+
+static void publish_state(struct proc *p, enum fsm_event ev)
+{
+	switch (p->state) {
+	case VIGIL_PROC_STARTING:
+		if (ev == FE_SPAWNED) {
+			struct vigil_ev_process_running e = {
+				.hdr = {.type = VIGIL_EV_PROCESS_RUNNING, .size = sizeof e, .subject = p->name},
+				.program = p->prog->name,
+				.pid = p->pid,
+				.spawn_us = (int64_t)(loop_now_us() - p->spawn_us),
+			};
+			bus_publish(&e.hdr);
+		} else {
+			struct vigil_ev_process_starting e = {
+				.hdr = {.type = VIGIL_EV_PROCESS_STARTING, .size = sizeof e, .subject = p->name},
+				.program = p->prog->name,
+				.command = p->prog->command,
+				.attempt = p->restarts + 1,
+			};
+			bus_publish(&e.hdr);
+		}
+		break;
+	case VIGIL_PROC_RUNNING: {
+		struct vigil_ev_process_ready e = {
+			.hdr = {.type = VIGIL_EV_PROCESS_READY, .size = sizeof e, .subject = p->name},
+			.program = p->prog->name,
+			.pid = p->pid,
+			.how = p->prog->ready == READY_DELAY ? "delay" : "none",
+			.ready_ms = (int64_t)((loop_now_us() - p->spawn_us) / 1000),
+		};
+		bus_publish(&e.hdr);
+		break;
+	}
+	case VIGIL_PROC_STOPPING: {
+		struct vigil_ev_process_stopping e = {
+			.hdr = {.type = VIGIL_EV_PROCESS_STOPPING, .size = sizeof e, .subject = p->name},
+			.program = p->prog->name,
+			.pid = p->pid,
+			.signal = p->prog->stop_signal,
+			.reason = p->stop_reason ? p->stop_reason : "operator",
+		};
+		bus_publish(&e.hdr);
+		break;
+	}
+	case VIGIL_PROC_STOPPED:
+	case VIGIL_PROC_EXITED: {
+		struct vigil_ev_process_exited e = {
+			.hdr = {.type = VIGIL_EV_PROCESS_EXITED, .size = sizeof e, .subject = p->name},
+			.program = p->prog->name,
+			.pid = p->last_pid,
+			.exit_code = p->exit_code,
+			.signal = p->exit_signal,
+			.status_known = 1,
+			.expected = !p->spawn_failed && (p->state == VIGIL_PROC_STOPPED || is_success(p)),
+			.runtime_ms = p->runtime_ms,
+			.reason = p->last_reason,
+			.error = p->spawn_error[0] ? p->spawn_error : NULL,
+			.cpu_s = p->cpu_s,
+			.peak_rss_bytes = p->peak_rss,
+		};
+		bus_publish(&e.hdr);
+		break;
+	}
+	case VIGIL_PROC_BACKOFF: {
+		struct vigil_ev_process_backoff e = {
+			.hdr = {.type = VIGIL_EV_PROCESS_BACKOFF, .size = sizeof e, .subject = p->name},
+			.program = p->prog->name,
+			.delay_ms = p->backoff_ms,
+			.restarts = p->restarts,
+			.policy = p->prog->restart_policy,
+		};
+		bus_publish(&e.hdr);
+		break;
+	}
+	case VIGIL_PROC_FATAL: {
+		struct vigil_ev_process_fatal e = {
+			.hdr = {.type = VIGIL_EV_PROCESS_FATAL, .size = sizeof e, .subject = p->name},
+			.program = p->prog->name,
+			.restarts = p->restarts,
+			.reason = p->fatal_reason,
+		};
+		bus_publish(&e.hdr);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* --- spawning ---------------------------------------------------------------------------- */
+
+static void on_spawn_pipe(int fd, uint32_t events, void *arg);
+
+static void close_spawn_pipe(struct proc *p)
+{
+	if (p->spawn_watch) {
+		loop_unwatch(p->spawn_watch);
+		p->spawn_watch = NULL;
+	}
+	if (p->spawn_fd >= 0) {
+		close(p->spawn_fd);
+		p->spawn_fd = -1;
+	}
+}
+
+static int open_capture(struct proc *p, struct logcap *lc, const char *stream)
+{
+	if (lc->wfd >= 0)
+		return 0;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/logs/%s.%s.log", S.conf->state_dir, p->name, stream);
+	int r = logcap_open(lc, path, p->prog->log_max_size, p->prog->log_backups);
+	if (r < 0)
+		snprintf(p->spawn_error, sizeof p->spawn_error, "cannot open %s: %s", path,
+		         strerror(-r));
+	return r;
+}
+
+static int resolve_user(struct proc *p, struct spawn_req *req, gid_t *groups, int *ngroups)
+{
+	const struct conf_program *g = p->prog;
+	if (!g->user && !g->group)
+		return 0;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	const char *uname = NULL;
+	if (g->user) {
+		struct passwd *pw = getpwnam(g->user);
+		if (!pw) {
+			snprintf(p->spawn_error, sizeof p->spawn_error, "user '%s' does not exist",
+			         g->user);
+			return -1;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+		uname = pw->pw_name;
+	}
+	if (g->group) {
+		struct group *gr = getgrnam(g->group);
+		if (!gr) {
+			snprintf(p->spawn_error, sizeof p->spawn_error, "group '%s' does not exist",
+			         g->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (geteuid() != 0 && (uid != geteuid() || gid != getegid())) {
+		snprintf(p->spawn_error, sizeof p->spawn_error,
+		         "cannot switch to user/group: vigild is not running as root");
+		return -1;
+	}
+	if (uname) {
+		if (getgrouplist(uname, gid, groups, ngroups) < 0)
+			*ngroups = 1, groups[0] = gid;
+	} else {
+		groups[0] = gid;
+		*ngroups = 1;
+	}
+	req->set_ids = geteuid() == 0;
+	req->uid = uid;
+	req->gid = gid;
+	req->groups = groups;
+	return 0;
+}
+
+static void do_spawn(struct proc *p)
+{
+	static const int nice_of[VIGIL_PRIO_COUNT] = {10, 0, -5, -10};
+	static const int oom_of[VIGIL_PRIO_COUNT] = {300, 0, -300, -900};
+	const struct conf_program *g = p->prog;
+	struct spawn_req req = {
+		.argv = g->argv,
+		.cwd = g->directory,
+		.umask = g->umask,
+		.stdout_fd = SPAWN_FD_NULL,
+		.stderr_fd = SPAWN_FD_NULL,
+		.no_new_privs = S.conf->security.no_new_privs,
+		.rlimit_nofile = g->limit_nofile,
+		.rlimit_nproc = g->limit_nproc,
+		.rlimit_core = g->limit_core,
+		.nice = nice_of[g->priority & 3],
+		.oom_score_adj = oom_of[g->priority & 3],
+		.hold_fd = -1,
+		.hold_wfd = -1,
+	};
+	gid_t groups[256];
+	int ngroups = 256;
+	char **env = NULL;
+	char *path = NULL;
+
+	p->spawn_error[0] = '\0';
+	p->spawn_failed = 0;
+	p->exit_code = -1;
+	p->exit_signal = 0;
+	p->spawn_us = loop_now_us();
+	p->started_mono = loop_now_ms();
+	p->started_at_ms = loop_wall_ms();
+
+	if (g->stdout_mode == OUT_LOG) {
+		if (open_capture(p, &p->out, "out") < 0)
+			goto fail;
+		req.stdout_fd = p->out.wfd;
+	} else if (g->stdout_mode == OUT_INHERIT) {
+		req.stdout_fd = SPAWN_FD_INHERIT;
+	}
+	if (g->stderr_mode == OUT_LOG) {
+		if (open_capture(p, &p->err, "err") < 0)
+			goto fail;
+		req.stderr_fd = p->err.wfd;
+	} else if (g->stderr_mode == OUT_STDOUT) {
+		req.stderr_fd = req.stdout_fd;
+	} else if (g->stderr_mode == OUT_INHERIT) {
+		req.stderr_fd = SPAWN_FD_INHERIT;
+	}
+
+	env = proc_build_env(p, environ);
+	req.envp = env;
+	path = spawn_resolve(g->argv[0], env, g->directory);
+	if (!path) {
+		snprintf(p->spawn_error, sizeof p->spawn_error, "exec %s: %s", g->argv[0],
+		         errno == ENOENT && !strchr(g->argv[0], '/') ? "command not found in PATH"
+		                                                      : strerror(errno));
+		goto fail;
+	}
+	req.path = path;
+	if (resolve_user(p, &req, groups, &ngroups) < 0)
+		goto fail;
+	req.ngroups = ngroups;
+
+	int r = spawn_start(&req, &p->pid, &p->spawn_fd);
+	if (r < 0) {
+		snprintf(p->spawn_error, sizeof p->spawn_error, "fork: %s", strerror(-r));
+		goto fail;
+	}
+	p->pgid = p->pid;
+	p->last_pid = p->pid;
+	pid_put(p);
+	p->spawn_watch = loop_watch(p->spawn_fd, EPOLLIN, on_spawn_pipe, p);
+	if (!p->spawn_watch)
+		log_error("%s: cannot watch the spawn pipe: %s", p->name, strerror(errno));
+	arm_timer(p, g->start_timeout_ms);
+	free(path);
+	util_strv_free(env);
+	store_put(p);
+	return;
+fail:
+	free(path);
+	util_strv_free(env);
+	p->spawn_failed = 1;
+	p->last_reason = "spawn-failed";
+	p->runtime_ms = 0;
+	log_warn("%s: %s", p->name, p->spawn_error);
+	step(p, FE_SPAWN_FAILED);
+}
+
+static void on_ready_delay(void *arg)
+{
+	struct proc *p = arg;
+	p->ready_timer = NULL;
+	step(p, FE_READY);
+}
+
+/* The exec outcome is known: EOF means exec succeeded. */
+static void spawn_outcome(struct proc *p)
+{
+	char msg[sizeof p->spawn_error];
+	int r = spawn_result(p->spawn_fd, msg, sizeof msg);
+	if (r == -EAGAIN)
+		return;
+	close_spawn_pipe(p);
+	if (r == 0) {
+		/* The child exits 127 right after: the reap finishes the failure. */
+		snprintf(p->spawn_error, sizeof p->spawn_error, "%s", msg);
+		p->spawn_failed = 1;
+		log_warn("%s: %s", p->name, msg);
+		return;
+	}
+	step(p, FE_SPAWNED);
+	if (p->state != VIGIL_PROC_STARTING)
+		return;
+	if (p->prog->ready == READY_DELAY && p->prog->ready_delay_ms > 0)
+		p->ready_timer = loop_timer_add((uint64_t)p->prog->ready_delay_ms, 0, on_ready_delay, p);
+	else
+		step(p, FE_READY);
+}
+
+static void on_spawn_pipe(int fd, uint32_t events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	spawn_outcome(arg);
+}
+
+/* --- decisions ---------------------------------------------------------------------------- */
+
+static enum fsm_event decide(struct proc *p)
+{
+	const struct conf_program *g = p->prog;
+	int failed = !is_success(p);
+	if (p->want_down || S.shutting_down || g->restart == RESTART_NEVER ||
+	    (g->restart == RESTART_ON_FAILURE && !failed))
+		return FE_NO_RESTART;
+	if (!p->policy)
+		return FE_RESTART_NOW;
+	const struct vigil_policy_ops *ops = p->policy->desc.ops;
+	struct vigil_exit_info info = {
+		.size = sizeof info,
+		.name = p->name,
+		.pid = p->last_pid,
+		.exit_code = p->exit_code,
+		.signal = p->exit_signal,
+		.spawn_failed = p->spawn_failed,
+		.runtime_ms = (uint64_t)p->runtime_ms,
+		.now_ms = loop_now_ms(),
+	};
+	struct vigil_decision d;
+	memset(&d, 0, sizeof d);
+	int r = ops->decide(p->policy->state, &p->policy_mem, &info, &d);
+	if (r < 0) {
+		log_error("%s: policy %s failed (%s): giving up", p->name, p->policy->name,
+		          strerror(-r));
+		snprintf(p->fatal_reason, sizeof p->fatal_reason, "policy error: %s", strerror(-r));
+		return FE_GIVE_UP;
+	}
+	switch (d.verdict) {
+	case VIGIL_RESTART_NOW:
+		return FE_RESTART_NOW;
+	case VIGIL_RESTART_AFTER:
+		p->backoff_ms = (int64_t)d.delay_ms;
+		return d.delay_ms ? FE_RESTART_LATER : FE_RESTART_NOW;
+	default:
+		snprintf(p->fatal_reason, sizeof p->fatal_reason, "%s",
+		         d.reason[0] ? d.reason : "the restart policy gave up");
+		return FE_GIVE_UP;
+	}
+}
+
+/* --- the state machine driver ------------------------------------------------------------ */
+
+static void step(struct proc *p, enum fsm_event ev)
+{
+	struct fsm_step st;
+	if (fsm_step(p->state, ev, &st) < 0) {
+		log_debug("%s: event %s ignored in state %s", p->name, fsm_event_name(ev),
+		          vigil_proc_state_name(p->state));
+		return;
+	}
+	enum vigil_proc_state prev = p->state;
+	if (prev == VIGIL_PROC_STARTING && ev == FE_TIMEOUT) {
+		p->start_timed_out = 1;
+		log_warn("%s: not ready within start_timeout (%lld ms): stopping it", p->name,
+		         (long long)p->prog->start_timeout_ms);
+	}
+	if (st.next != prev || ev == FE_SPAWNED) {
+		p->state = st.next;
+		p->state_since_ms = loop_wall_ms();
+	}
+	if (st.actions & FA_CANCEL_TIMER) {
+		cancel_timer(p);
+		if (p->ready_timer) {
+			loop_timer_cancel(p->ready_timer);
+			p->ready_timer = NULL;
+		}
+	}
+	if ((st.actions & FA_PUBLISH) && (st.next != prev || ev == FE_SPAWNED))
+		publish_state(p, ev);
+	if (st.actions & FA_SPAWN) {
+		if (ev == FE_RESTART_NOW || ev == FE_TIMEOUT)
+			p->restarts++;
+		do_spawn(p);
+		return;
+	}
+	if (st.actions & FA_SIGNAL_STOP) {
+		if (p->pid) {
+			signal_proc(p, p->prog->stop_signal);
+			if (p->prog->stop_signal != SIGKILL && p->prog->stop_signal != SIGCONT)
+				signal_proc(p, SIGCONT); /* a stopped process must wake to die */
+		}
+		arm_timer(p, p->prog->stop_timeout_ms);
+	}
+	if (st.actions & FA_SIGNAL_KILL) {
+		log_warn("%s: still alive %lld ms after SIG%s, sending SIGKILL", p->name,
+		         (long long)p->prog->stop_timeout_ms, util_signal_name(p->prog->stop_signal));
+		signal_proc(p, SIGKILL);
+		if (p->pgid)
+			kill(-p->pgid, SIGKILL);
+	}
+	if (st.actions & FA_ARM_BACKOFF)
+		arm_timer(p, p->backoff_ms);
+	if (st.actions & FA_DECIDE) {
+		step(p, decide(p));
+		return;
+	}
+	if (st.next == VIGIL_PROC_RUNNING && prev != VIGIL_PROC_RUNNING)
+		start_waiting();
+	if (st.next == VIGIL_PROC_STOPPED && prev == VIGIL_PROC_STOPPING) {
+		store_remove(p);
+		if (p->start_timed_out) {
+			p->start_timed_out = 0;
+			step(p, decide(p));
+			return;
+		}
+		if (p->restart_after_stop && !S.shutting_down) {
+			p->restart_after_stop = 0;
+			p->want_down = 0;
+			step(p, FE_START);
+			return;
+		}
+	}
+	if (S.shutting_down && is_down(p))
+		advance_shutdown();
+}
+
+/* --- reaping ------------------------------------------------------------------------------ */
+
+static void finish_exit(struct proc *p)
+{
+	store_remove(p);
+	step(p, FE_EXIT);
+}
+
+static void on_main_exit(struct proc *p, int status, const struct rusage *ru)
+{
+	pid_del(p);
+	if (p->spawn_fd >= 0)
+		spawn_outcome(p); /* the exec report is in the pipe by now */
+	close_spawn_pipe(p);
+	if (p->ready_timer) {
+		loop_timer_cancel(p->ready_timer);
+		p->ready_timer = NULL;
+	}
+	p->pid = 0;
+	p->runtime_ms = (int64_t)(loop_now_ms() - p->started_mono);
+	p->cpu_s = (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
+	           (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+	p->peak_rss = (int64_t)ru->ru_maxrss * 1024;
+	if (WIFSIGNALED(status)) {
+		p->exit_signal = WTERMSIG(status);
+		p->exit_code = -1;
+		p->last_reason = "killed";
+	} else {
+		p->exit_signal = 0;
+		p->exit_code = WEXITSTATUS(status);
+		p->last_reason = "exited";
+	}
+	if (p->start_timed_out) {
+		p->last_reason = "start-timeout";
+		p->spawn_failed = 1;
+	} else if (p->spawn_failed) {
+		p->last_reason = "spawn-failed";
+	} else if (p->state == VIGIL_PROC_STOPPING) {
+		p->last_reason = "stopped";
+	}
+
+	if (p->prog->kill_tree && p->pgid && kill(-p->pgid, 0) == 0) {
+		if (p->state == VIGIL_PROC_STOPPING)
+			return; /* wait for the rest of the group; the stop timer still runs */
+		/* The main process died on its own: what it left behind must not outlive it,
+		 * or the next start would run beside it. */
+		kill(-p->pgid, SIGKILL);
+	}
+	p->pgid = 0;
+	finish_exit(p);
+}
+
+void sup_reap(void)
+{
+	for (;;) {
+		int status;
+		struct rusage ru;
+		pid_t pid = wait4(-1, &status, WNOHANG, &ru);
+		if (pid <= 0)
+			break;
+		struct proc *p = pid_get(pid, NULL);
+		if (p)
+			on_main_exit(p, status, &ru);
+	}
+	/* Instances whose main process is gone but whose group lived on. */
+	for (size_t i = 0; i < S.nprocs; i++) {
+		struct proc *p = S.procs[i];
+		if (!p->pid && p->pgid && kill(-p->pgid, 0) < 0 && errno == ESRCH) {
+			p->pgid = 0;
+			finish_exit(p);
+		}
+	}
+}
+
+/* --- ordering: dependencies, priorities, shutdown ------------------------------------------ */
+
+static int program_ready(const char *program)
+{
+	int any = 0;
+	for (size_t i = 0; i < S.nprocs; i++) {
+		struct proc *q = S.procs[i];
+		if (strcmp(q->prog->name, program) != 0)
+			continue;
+		any = 1;
+		if (q->state != VIGIL_PROC_RUNNING && q->state != VIGIL_PROC_ADOPTED)
+			return 0;
+	}
+	return any;
+}
+
+static int deps_ready(const struct proc *p)
+{
+	for (char **d = p->prog->depends_on; d && *d; d++)
+		if (!program_ready(*d))
+			return 0;
+	return 1;
+}
+
+static void request_start(struct proc *p)
+{
+	p->want_down = 0;
+	if (!deps_ready(p)) {
+		if (!p->waiting)
+			log_info("%s: waiting for its dependencies to be ready", p->name);
+		p->waiting = 1;
+		return;
+	}
+	p->waiting = 0;
+	step(p, FE_START);
+}
+
+static void start_waiting(void)
+{
+	if (S.shutting_down)
+		return;
+	for (size_t i = 0; i < S.nprocs; i++) {
+		struct proc *p = S.procs[i];
+		if (p->waiting && deps_ready(p)) {
+			p->waiting = 0;
+			step(p, FE_START);
+		}
+	}
+}
+
+static int cmp_priority(const void *a, const void *b)
+{
+	const struct proc *x = *(struct proc *const *)a, *y = *(struct proc *const *)b;
+	if (x->prog->priority != y->prog->priority)
+		return y->prog->priority - x->prog->priority;
+	return x->index_all < y->index_all ? -1 : x->index_all > y->index_all;
+}
+
+void sup_start_all(void)
+{
+	struct proc **order = util_xcalloc(S.nprocs ? S.nprocs : 1, sizeof *order);
+	memcpy(order, S.procs, S.nprocs * sizeof *order);
+	qsort(order, S.nprocs, sizeof *order, cmp_priority);
+	for (size_t i = 0; i < S.nprocs; i++)
+		if (order[i]->prog->autostart)
+			request_start(order[i]);
+	free(order);
+}
+
+static void request_stop(struct proc *p, const char *reason)
+{
+	p->waiting = 0;
+	p->want_down = 1;
+	p->stop_reason = reason;
+	step(p, FE_STOP);
+}
+
+/* May p stop now? Not while something that depends on it, or something of lower priority,
+ * is still up: those go first. */
+static int may_stop_now(const struct proc *p)
+{
+	for (size_t i = 0; i < S.nprocs; i++) {
+		const struct proc *q = S.procs[i];
+		if (q == p || is_down(q))
+			continue;
+		if (q->prog->priority < p->prog->priority)
+			return 0;
+		for (char **d = q->prog->depends_on; d && *d; d++)
+			if (strcmp(*d, p->prog->name) == 0)
+				return 0;
+	}
+	return 1;
+}
+
+static void advance_shutdown(void)
+{
+	size_t up = 0;
+	for (size_t i = 0; i < S.nprocs; i++) {
+		struct proc *p = S.procs[i];
+		if (is_down(p))
+			continue;
+		up++;
+		if (p->state == VIGIL_PROC_STOPPING)
+			continue;
+		if (p->state == VIGIL_PROC_BACKOFF || may_stop_now(p))
+			request_stop(p, "shutdown");
+	}
+	if (up == 0) {
+		if (S.shutdown_timer) {
+			loop_timer_cancel(S.shutdown_timer);
+			S.shutdown_timer = NULL;
+		}
+		log_info("every program is down");
+		loop_quit(0);
+	}
+}
+
+static void on_shutdown_late(void *arg)
+{
+	(void)arg;
+	S.shutdown_timer = NULL;
+	log_warn("shutdown did not finish within shutdown_timeout: exiting");
+	loop_quit(0);
+}
+
+static void on_shutdown_timeout(void *arg)
+{
+	(void)arg;
+	log_warn("shutdown_timeout reached: killing what is left");
+	for (size_t i = 0; i < S.nprocs; i++) {
+		struct proc *p = S.procs[i];
+		if (!is_down(p)) {
+			signal_proc(p, SIGKILL);
+			if (p->pgid)
+				kill(-p->pgid, SIGKILL);
+		}
+	}
+	S.shutdown_timer = loop_timer_add(5000, 0, on_shutdown_late, NULL);
+}
+
+void sup_shutdown(const char *reason)
+{
+	if (S.shutting_down)
+		return;
+	S.shutting_down = 1;
+	log_info("shutting down (%s)", reason);
+	struct vigil_ev_supervisor_stopping e = {
+		.hdr = {.type = VIGIL_EV_SUPERVISOR_STOPPING, .size = sizeof e},
+		.reason = reason,
+		.timeout_ms = S.conf->shutdown_timeout_ms,
+	};
+	bus_publish(&e.hdr);
+	for (size_t i = 0; i < S.nprocs; i++) {
+		S.procs[i]->waiting = 0;
+		S.procs[i]->want_down = 1;
+	}
+	S.shutdown_timer = loop_timer_add((uint64_t)S.conf->shutdown_timeout_ms, 0,
+	                                  on_shutdown_timeout, NULL);
+	advance_shutdown();
+}
+
+int sup_shutting_down(void)
+{
+	return S.shutting_down;
+}
+
+/* --- queries and control ---------------------------------------------------------------- */
+
+static int matches(const struct proc *p, const char *target)
+{
+	if (!target || strcmp(target, "all") == 0)
+		return 1;
+	if (strcmp(p->name, target) == 0 || strcmp(p->prog->name, target) == 0)
+		return 1;
+	const struct conf_group *gr = conf_find_group(S.conf, target);
+	if (gr)
+		for (char **m = gr->programs; *m; m++)
+			if (strcmp(*m, p->prog->name) == 0)
+				return 1;
+	return 0;
+}
+
+int sup_foreach(const char *target, vigil_proc_fn fn, void *arg)
+{
+	int found = 0, r = 0;
+	for (size_t i = 0; i < S.nprocs && r == 0; i++) {
+		if (!matches(S.procs[i], target))
+			continue;
+		found = 1;
+		struct vigil_proc_info info;
+		proc_fill_info(S.procs[i], &info);
+		r = fn(&info, arg);
+	}
+	if (!found && target && strcmp(target, "all") != 0)
+		return -ENOENT;
+	return r;
+}
+
+int sup_control(const char *target, enum vigil_proc_action action, int signo)
+{
+	int n = 0, found = 0;
+	if (action == VIGIL_ACT_SIGNAL && (signo <= 0 || signo >= NSIG))
+		return -EINVAL;
+	if (S.shutting_down && action != VIGIL_ACT_STOP && action != VIGIL_ACT_SIGNAL)
+		return -ESHUTDOWN;
+	for (size_t i = 0; i < S.nprocs; i++) {
+		struct proc *p = S.procs[i];
+		if (!matches(p, target))
+			continue;
+		found = 1;
+		n++;
+		switch (action) {
+		case VIGIL_ACT_START:
+			proc_policy_reset(p);
+			if (p->state != VIGIL_PROC_RUNNING && p->state != VIGIL_PROC_STARTING)
+				request_start(p);
+			break;
+		case VIGIL_ACT_STOP:
+			request_stop(p, "operator");
+			break;
+		case VIGIL_ACT_RESTART:
+			proc_policy_reset(p);
+			if (p->pid) {
+				p->restart_after_stop = 1;
+				request_stop(p, "restart");
+			} else {
+				request_start(p);
+			}
+			break;
+		case VIGIL_ACT_SIGNAL:
+			if (p->pid)
+				kill(p->pid, signo);
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (!found)
+		return -ENOENT;
+	return n;
+}
+
+size_t sup_count(void)
+{
+	return S.nprocs;
+}
+
+/* --- metrics cache ------------------------------------------------------------------------- */
+
+static struct proc *find_instance(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < S.nprocs; i++)
+		if (strcmp(S.procs[i]->name, name) == 0)
+			return S.procs[i];
+	return NULL;
+}
+
+static void on_metrics(const struct vigil_event *ev, void *arg)
+{
+	(void)arg;
+	struct proc *p = find_instance(ev->subject);
+	if (!p)
+		return;
+	if (ev->type == VIGIL_EV_METRICS_SAMPLE) {
+		const struct vigil_ev_metrics_sample *m = (const void *)ev;
+		p->cpu_pct = m->cpu_pct;
+		p->rss_bytes = m->rss_bytes;
+	} else if (ev->type == VIGIL_EV_HEALTH_CHANGED) {
+		p->health = ((const struct vigil_ev_health_changed *)ev)->score;
+	}
+}
+
+/* --- setup ---------------------------------------------------------------------------------- */
+
+int sup_init(const struct vigil_conf *conf, struct loader_set *plugins)
+{
+	memset(&S, 0, sizeof S);
+	S.conf = conf;
+	S.plugins = plugins;
+	for (struct vigil_instance *i = plugins->head; i; i = i->next)
+		if (i->desc.kind == VIGIL_KIND_STORE) {
+			S.store = i;
+			break;
+		}
+	proc_read_boot_id(S.boot_id, sizeof S.boot_id);
+
+	char logs[4096];
+	snprintf(logs, sizeof logs, "%s/logs", conf->state_dir);
+	if (mkdir(logs, 0750) < 0 && errno != EEXIST)
+		log_warn("cannot create %s: %s", logs, strerror(errno));
+
+	size_t total = 0;
+	for (size_t i = 0; i < conf->nprograms; i++)
+		total += (size_t)conf->programs[i].numprocs;
+	S.procs = util_xcalloc(total ? total : 1, sizeof *S.procs);
+	for (size_t i = 0; i < conf->nprograms; i++) {
+		const struct conf_program *g = &conf->programs[i];
+		struct vigil_instance *pol = loader_find(plugins, VIGIL_KIND_POLICY, g->restart_policy);
+		if (!pol)
+			log_warn("%s: restart policy '%s' is not loaded: restarts are immediate",
+			         g->name, g->restart_policy);
+		for (int k = 0; k < g->numprocs; k++) {
+			struct proc *p = proc_new(g, g->numprocs > 1 ? k : -1);
+			p->policy = pol;
+			p->index_all = S.nprocs;
+			S.procs[S.nprocs++] = p;
+		}
+	}
+
+	struct vigil_filter f;
+	memset(&f, 0, sizeof f);
+	vigil_filter_add(&f, VIGIL_EV_METRICS_SAMPLE);
+	vigil_filter_add(&f, VIGIL_EV_HEALTH_CHANGED);
+	S.metrics_sub = bus_subscribe(NULL, &f, on_metrics, NULL);
+	return 0;
+}
+
+void sup_fini(void)
+{
+	if (S.metrics_sub)
+		bus_unsubscribe(S.metrics_sub);
+	for (size_t i = 0; i < S.nprocs; i++) {
+		struct proc *p = S.procs[i];
+		cancel_timer(p);
+		if (p->ready_timer)
+			loop_timer_cancel(p->ready_timer);
+		close_spawn_pipe(p);
+		proc_free(p);
+	}
+	if (S.shutdown_timer)
+		loop_timer_cancel(S.shutdown_timer);
+	free(S.procs);
+	free(S.pidtab);
+	memset(&S, 0, sizeof S);
+}

@@ -1,0 +1,415 @@
+/* vjson.c — JSON views of events and process info, one serializer per event type. */
+#include "vjson.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void vjson_time(char *buf, size_t len, int64_t unix_us)
+{
+	time_t secs;
+	int64_t ms;
+	struct tm tm;
+	size_t n;
+
+	/* floor division so times before 1970 still print sensibly */
+	secs = (time_t)(unix_us >= 0 ? unix_us / 1000000 : -((-unix_us + 999999) / 1000000));
+	ms = (unix_us - (int64_t)secs * 1000000) / 1000;
+	if (!gmtime_r(&secs, &tm)) {
+		snprintf(buf, len, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03dZ", (int)ms);
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates, <= U+10FFFF),
+ * or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	size_t n, i;
+	uint32_t cp;
+
+	if (c >= 0x01 && c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+char *vjson_utf8_clean(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0;
+	char *out;
+
+	/* each bad byte becomes 3 bytes at most */
+	if (len > (SIZE_MAX - 1) / 3)
+		return NULL;
+	out = malloc(len * 3 + 1);
+	if (!out)
+		return NULL;
+	while (i < len) {
+		size_t n = utf8_seq(u + i, len - i);
+
+		if (n) {
+			memcpy(out + o, u + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+json_t *vjson_string(const char *s)
+{
+	json_t *j;
+	char *clean;
+
+	if (!s)
+		return json_null();
+	j = json_string(s);
+	if (j)
+		return j;
+	/* not UTF-8 (a command line, a path, program output): keep what is readable */
+	clean = vjson_utf8_clean(s, strlen(s));
+	if (!clean)
+		return NULL;
+	j = json_string(clean);
+	free(clean);
+	return j;
+}
+
+static int put(json_t *o, const char *key, json_t *v)
+{
+	return json_object_set_new(o, key, v);
+}
+
+static int put_str(json_t *o, const char *key, const char *s)
+{
+	return put(o, key, vjson_string(s));
+}
+
+static int put_int(json_t *o, const char *key, int64_t v)
+{
+	return put(o, key, json_integer((json_int_t)v));
+}
+
+/* An integer that the SDK documents as "-1 = unknown". */
+static int put_known(json_t *o, const char *key, int64_t v)
+{
+	return put(o, key, v < 0 ? json_null() : json_integer((json_int_t)v));
+}
+
+static int put_real(json_t *o, const char *key, double v)
+{
+	return put(o, key, isfinite(v) ? json_real(v) : json_null());
+}
+
+static int put_real_known(json_t *o, const char *key, double v)
+{
+	return put(o, key, isfinite(v) && v >= 0 ? json_real(v) : json_null());
+}
+
+static int put_bool(json_t *o, const char *key, int v)
+{
+	return put(o, key, json_boolean(v));
+}
+
+static int put_time_ms(json_t *o, const char *key, int64_t unix_ms)
+{
+	char buf[40];
+
+	if (unix_ms <= 0)
+		return put(o, key, json_null());
+	vjson_time(buf, sizeof buf, unix_ms * 1000);
+	return put_str(o, key, buf);
+}
+
+#define EV(T) const struct T *e = (const struct T *)ev
+
+static int ser_supervisor_started(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_supervisor_started);
+	return put_int(o, "pid", e->pid) | put_str(o, "version", e->version) |
+	       put_str(o, "config_file", e->config_file) | put_int(o, "programs", e->programs);
+}
+
+static int ser_supervisor_stopping(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_supervisor_stopping);
+	return put_str(o, "reason", e->reason) | put_int(o, "timeout_ms", e->timeout_ms);
+}
+
+static int ser_config_reloaded(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_config_reloaded);
+	return put_str(o, "config_file", e->config_file) | put_int(o, "added", e->added) |
+	       put_int(o, "removed", e->removed) | put_int(o, "changed", e->changed) |
+	       put_int(o, "unchanged", e->unchanged);
+}
+
+static int ser_config_rejected(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_config_rejected);
+	return put_str(o, "config_file", e->config_file) | put_str(o, "error", e->error);
+}
+
+static int ser_process_starting(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_process_starting);
+	return put_str(o, "program", e->program) | put_str(o, "command", e->command) |
+	       put_int(o, "attempt", e->attempt);
+}
+
+static int ser_process_running(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_process_running);
+	return put_str(o, "program", e->program) | put_int(o, "pid", e->pid) |
+	       put_int(o, "spawn_us", e->spawn_us);
+}
+
+static int ser_process_ready(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_process_ready);
+	return put_str(o, "program", e->program) | put_int(o, "pid", e->pid) |
+	       put_str(o, "how", e->how) | put_int(o, "ready_ms", e->ready_ms);
+}
+
+static int ser_process_stopping(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_process_stopping);
+	return put_str(o, "program", e->program) | put_int(o, "pid", e->pid) |
+	       put_int(o, "signal", e->signal) | put_str(o, "reason", e->reason);
+}
+
+static int ser_process_exited(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_process_exited);
+	return put_str(o, "program", e->program) | put_int(o, "pid", e->pid) |
+	       put_known(o, "exit_code", e->exit_code) | put_int(o, "signal", e->signal) |
+	       put_bool(o, "status_known", e->status_known) | put_bool(o, "expected", e->expected) |
+	       put_int(o, "runtime_ms", e->runtime_ms) | put_str(o, "reason", e->reason) |
+	       put_str(o, "error", e->error) | put_real_known(o, "cpu_s", e->cpu_s) |
+	       put_known(o, "peak_rss_bytes", e->peak_rss_bytes);
+}
+
+static int ser_process_backoff(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_process_backoff);
+	return put_str(o, "program", e->program) | put_int(o, "delay_ms", e->delay_ms) |
+	       put_int(o, "restarts", e->restarts) | put_str(o, "policy", e->policy);
+}
+
+static int ser_process_fatal(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_process_fatal);
+	return put_str(o, "program", e->program) | put_int(o, "restarts", e->restarts) |
+	       put_str(o, "reason", e->reason);
+}
+
+static int ser_process_adopted(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_process_adopted);
+	return put_str(o, "program", e->program) | put_int(o, "pid", e->pid) |
+	       put_time_ms(o, "started_at", e->started_at_ms);
+}
+
+static int ser_task_queued(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_task_queued);
+	return put_str(o, "pool", e->pool) | put_str(o, "name", e->name) |
+	       put_str(o, "task_type", e->type) |
+	       put_str(o, "priority", vigil_priority_name(e->priority)) |
+	       put_int(o, "position", e->position);
+}
+
+static int ser_task_finished(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_task_finished);
+	return put_str(o, "pool", e->pool) | put_str(o, "name", e->name) |
+	       put_str(o, "task_type", e->type) |
+	       put_str(o, "state", vigil_task_state_name(e->state)) |
+	       put_known(o, "exit_code", e->exit_code) | put_int(o, "signal", e->signal) |
+	       put_int(o, "duration_ms", e->duration_ms) | put_real_known(o, "cpu_s", e->cpu_s) |
+	       put_known(o, "peak_rss_bytes", e->peak_rss_bytes);
+}
+
+static int ser_metrics_sample(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_metrics_sample);
+	return put_int(o, "pid", e->pid) | put_real_known(o, "cpu_pct", e->cpu_pct) |
+	       put_known(o, "rss_bytes", e->rss_bytes) | put_known(o, "vms_bytes", e->vms_bytes) |
+	       put_known(o, "threads", e->threads) | put_known(o, "fds", e->fds) |
+	       put_known(o, "read_bytes", e->read_bytes) |
+	       put_known(o, "write_bytes", e->write_bytes) |
+	       put_known(o, "ctx_switches", e->ctx_switches) |
+	       put_known(o, "uptime_ms", e->uptime_ms) | put_known(o, "tree_procs", e->tree_procs) |
+	       put_real_known(o, "tree_cpu_pct", e->tree_cpu_pct) |
+	       put_known(o, "tree_rss_bytes", e->tree_rss_bytes);
+}
+
+static int ser_health_changed(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_health_changed);
+	return put_known(o, "score", e->score) | put_known(o, "previous", e->previous) |
+	       put_str(o, "level", e->level) | put_str(o, "trend", e->trend);
+}
+
+static int ser_limit_violated(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_limit_violated);
+	return put_str(o, "limit", e->limit) | put_real(o, "value", e->value) |
+	       put_real(o, "max", e->max) | put_str(o, "action", e->action) |
+	       put_int(o, "count", e->count);
+}
+
+static int ser_alert(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_alert);
+	return put_str(o, "alert", e->alert) | put_str(o, "severity", e->severity) |
+	       put_str(o, "message", e->message);
+}
+
+static int ser_metric_custom(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_metric_custom);
+	return put_str(o, "metric", e->metric) | put_real(o, "value", e->value) |
+	       put_str(o, "unit", e->unit);
+}
+
+static int ser_store_failed(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_store_failed);
+	return put_int(o, "error", e->error) | put_str(o, "message", e->message) |
+	       put_int(o, "pending", (int64_t)e->pending);
+}
+
+struct serializer {
+	uint32_t type;
+	size_t size;
+	int (*fn)(json_t *o, const struct vigil_event *ev);
+};
+
+#define SER(T, S, F) {T, sizeof(struct S), F}
+
+static const struct serializer serializers[] = {
+	SER(VIGIL_EV_SUPERVISOR_STARTED, vigil_ev_supervisor_started, ser_supervisor_started),
+	SER(VIGIL_EV_SUPERVISOR_STOPPING, vigil_ev_supervisor_stopping, ser_supervisor_stopping),
+	SER(VIGIL_EV_CONFIG_RELOADED, vigil_ev_config_reloaded, ser_config_reloaded),
+	SER(VIGIL_EV_CONFIG_REJECTED, vigil_ev_config_rejected, ser_config_rejected),
+	SER(VIGIL_EV_PROCESS_STARTING, vigil_ev_process_starting, ser_process_starting),
+	SER(VIGIL_EV_PROCESS_RUNNING, vigil_ev_process_running, ser_process_running),
+	SER(VIGIL_EV_PROCESS_READY, vigil_ev_process_ready, ser_process_ready),
+	SER(VIGIL_EV_PROCESS_STOPPING, vigil_ev_process_stopping, ser_process_stopping),
+	SER(VIGIL_EV_PROCESS_EXITED, vigil_ev_process_exited, ser_process_exited),
+	SER(VIGIL_EV_PROCESS_BACKOFF, vigil_ev_process_backoff, ser_process_backoff),
+	SER(VIGIL_EV_PROCESS_FATAL, vigil_ev_process_fatal, ser_process_fatal),
+	SER(VIGIL_EV_PROCESS_ADOPTED, vigil_ev_process_adopted, ser_process_adopted),
+	SER(VIGIL_EV_TASK_QUEUED, vigil_ev_task_queued, ser_task_queued),
+	SER(VIGIL_EV_TASK_FINISHED, vigil_ev_task_finished, ser_task_finished),
+	SER(VIGIL_EV_METRICS_SAMPLE, vigil_ev_metrics_sample, ser_metrics_sample),
+	SER(VIGIL_EV_HEALTH_CHANGED, vigil_ev_health_changed, ser_health_changed),
+	SER(VIGIL_EV_LIMIT_VIOLATED, vigil_ev_limit_violated, ser_limit_violated),
+	SER(VIGIL_EV_ALERT_RAISED, vigil_ev_alert, ser_alert),
+	SER(VIGIL_EV_ALERT_CLEARED, vigil_ev_alert, ser_alert),
+	SER(VIGIL_EV_METRIC_CUSTOM, vigil_ev_metric_custom, ser_metric_custom),
+	SER(VIGIL_EV_STORE_FAILED, vigil_ev_store_failed, ser_store_failed),
+};
+
+json_t *vjson_event(const struct vigil_event *ev, const char *type_name)
+{
+	char tbuf[40], nbuf[32];
+	json_t *o;
+	size_t i;
+	int rc;
+
+	o = json_object();
+	if (!o)
+		return NULL;
+	vjson_time(tbuf, sizeof tbuf, ev->time_us);
+	if (!type_name) {
+		snprintf(nbuf, sizeof nbuf, "event.%u", (unsigned)ev->type);
+		type_name = nbuf;
+	}
+	rc = put(o, "seq", json_integer((json_int_t)ev->seq)) | put_str(o, "time", tbuf) |
+	     put_str(o, "type", type_name) | put_str(o, "subject", ev->subject);
+	for (i = 0; i < sizeof serializers / sizeof serializers[0]; i++) {
+		/* a struct shorter than ours comes from an older publisher: header only */
+		if (serializers[i].type == ev->type && ev->size >= serializers[i].size) {
+			rc |= serializers[i].fn(o, ev);
+			break;
+		}
+	}
+	if (rc) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *vjson_proc_info(const struct vigil_proc_info *info, int64_t now_ms)
+{
+	json_t *o, *tags;
+	int64_t uptime = -1;
+	int rc;
+
+	o = json_object();
+	tags = json_array();
+	if (!o || !tags) {
+		json_decref(o);
+		json_decref(tags);
+		return NULL;
+	}
+	if (info->pid > 0 && info->started_at_ms > 0)
+		uptime = now_ms > info->started_at_ms ? (now_ms - info->started_at_ms) / 1000 : 0;
+	for (const char *const *t = info->tags; t && *t; t++)
+		json_array_append_new(tags, vjson_string(*t));
+	rc = put_str(o, "name", info->name) | put_str(o, "program", info->program) |
+	     put_known(o, "instance", info->instance) |
+	     put_str(o, "state", vigil_proc_state_name(info->state)) |
+	     put(o, "pid", info->pid > 0 ? json_integer(info->pid) : json_null()) |
+	     put_known(o, "uptime_s", uptime) | put_int(o, "restarts", info->restarts) |
+	     put_known(o, "exit_code", info->exit_code) |
+	     put(o, "exit_signal", info->exit_signal > 0 ? json_integer(info->exit_signal)
+	                                                  : json_null()) |
+	     put_str(o, "reason", info->last_reason) | put_real_known(o, "cpu_pct", info->cpu_pct) |
+	     put_known(o, "rss_bytes", info->rss_bytes) | put_known(o, "health", info->health) |
+	     put_str(o, "priority", vigil_priority_name(info->priority)) |
+	     put_time_ms(o, "started_at", info->started_at_ms) |
+	     put_time_ms(o, "state_since", info->state_since_ms) | put(o, "tags", tags) |
+	     put_str(o, "command", info->command);
+	if (rc) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

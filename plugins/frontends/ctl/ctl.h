@@ -1,0 +1,139 @@
+/* ctl.h — internals of frontend_ctl.so shared by its source files (nothing here is exported). */
+#ifndef VIGIL_CTL_H
+#define VIGIL_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <vigil/sdk.h>
+
+#include "proto.h"
+
+/* The plugin is several files; their shared functions carry the ctl_ prefix and stay local to
+ * the .so through hidden visibility and the version script. */
+
+#define CTL_MAX_CONNS 64
+#define CTL_READ_CHUNK (64u * 1024)          /* bytes read from a socket or log per callback */
+#define CTL_OUT_HIGH (256u * 1024)           /* above this, lossy items and log reads pause */
+#define CTL_OUT_MAX (4u * 1024 * 1024)       /* above this, a client that does not read is dropped */
+#define CTL_RING_LOSSLESS 256
+#define CTL_RING_LOSSY 64
+#define CTL_DEFAULT_TIMEOUT_MS 60000
+#define CTL_WAIT_POLL_MS 100
+
+struct ctl_wait;
+struct ctl_evstream;
+struct ctl_logf;
+
+enum ctl_busy {
+	CTL_IDLE = 0,
+	CTL_WAITING,         /* start/stop/restart waiting for the target states */
+	CTL_STREAM_EVENTS,   /* events follow */
+	CTL_STREAM_LOGS,     /* logs follow */
+};
+
+struct ctl_ring {
+	const struct vigil_event *ev[CTL_RING_LOSSLESS];
+	size_t cap, head, count;
+};
+
+struct ctl {
+	const struct vigil_host *host;
+	struct vigil_instance *self;
+	char *socket_path;
+	mode_t mode;
+	uid_t *allow_uids;
+	size_t n_allow_uids;
+	gid_t *allow_gids;
+	size_t n_allow_gids;
+	uid_t euid;
+
+	int listen_fd;
+	struct vigil_watch *listen_w;
+	struct vigil_timer *accept_retry; /* after EMFILE: accept again later */
+	dev_t sock_dev;
+	ino_t sock_ino;
+
+	struct ctl_conn *conns;
+	size_t nconns;
+	struct vigil_sub *sub;
+	struct ctl_ring lossless, lossy;
+};
+
+struct ctl_conn {
+	struct ctl *ctl;
+	struct ctl_conn *prev, *next;
+	int fd;
+	struct vigil_watch *w;
+	uint32_t wmask;
+	uid_t uid;
+	pid_t pid;
+
+	unsigned char *in;
+	size_t in_len;
+	unsigned char *out;
+	size_t out_off, out_len, out_cap;
+
+	int rd_eof;     /* the client will send nothing more */
+	int closing;    /* close once the output is flushed */
+	int dead;       /* close at the end of the current callback */
+	int in_dispatch; /* inside ctl_handle_request: the read loop goes on by itself */
+	enum ctl_busy busy;
+	struct ctl_wait *wait;
+	struct ctl_evstream *evs;
+	struct ctl_logf *logf;
+	uint64_t skipped; /* lossy stream items not sent to this slow reader */
+};
+
+/* ctl_conn.c */
+int ctl_conn_accept(struct ctl *ctl, int fd, uid_t uid, pid_t pid, const char *deny);
+/* Queues one message (steals msg). Returns 0, or -EPIPE when the connection is dead. */
+int ctl_send(struct ctl_conn *c, json_t *msg);
+int ctl_send_frame(struct ctl_conn *c, const unsigned char *frame, size_t len);
+int ctl_send_error(struct ctl_conn *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+size_t ctl_out_pending(const struct ctl_conn *c);
+/* The current request is finished: read the next one. */
+void ctl_conn_idle(struct ctl_conn *c);
+/* Frees the connection if something marked it dead; call at the end of every callback that
+ * worked on it. Returns 1 when it was freed. */
+int ctl_conn_reap(struct ctl_conn *c);
+void ctl_conn_free(struct ctl_conn *c);
+/* Daemon shutdown: ends streams and waits, flushes what the socket takes, closes. */
+void ctl_conn_close_all(struct ctl *ctl);
+
+/* ctl_cmd.c */
+void ctl_handle_request(struct ctl_conn *c, json_t *req);
+/* Collects the status objects of targets (NULL = all) into arr, once per instance. Returns 0,
+ * or -ENOENT with *missing pointing at the target that names nothing. */
+int ctl_collect_status(struct ctl *ctl, json_t *targets, json_t *arr, const char **missing);
+int ctl_check_targets(struct ctl_conn *c, const json_t *args, size_t first);
+/* "args" as an array of at least min strings (absent = empty). NULL after a usage reply. */
+const json_t *ctl_req_args(struct ctl_conn *c, const json_t *req, size_t min);
+/* Request option helpers: 0, or -EINVAL after replying with a usage error. */
+int ctl_opt_bool(struct ctl_conn *c, const json_t *req, const char *key, int *out);
+int ctl_opt_int(struct ctl_conn *c, const json_t *req, const char *key, int64_t min,
+                int64_t max, int64_t *out);
+
+/* ctl_wait.c */
+void ctl_cmd_control(struct ctl_conn *c, const char *cmd, const json_t *req);
+void ctl_wait_event(struct ctl_conn *c, const struct vigil_event *ev);
+void ctl_wait_free(struct ctl_conn *c);
+/* Daemon shutdown: the wait ends with an error reply. */
+void ctl_wait_abort(struct ctl_conn *c, const char *why);
+
+/* ctl_events.c */
+void ctl_events_start(struct ctl *ctl);
+void ctl_events_fini(struct ctl *ctl);
+void ctl_cmd_events(struct ctl_conn *c, const json_t *req);
+void ctl_evstream_free(struct ctl_conn *c);
+
+/* ctl_logs.c */
+void ctl_cmd_logs(struct ctl_conn *c, const json_t *req);
+/* The output drained below CTL_OUT_HIGH: go on reading the log. */
+void ctl_logs_resume(struct ctl_conn *c);
+void ctl_logf_free(struct ctl_conn *c);
+
+#endif

@@ -1,0 +1,191 @@
+/* proto.c — control socket framing, request checks, error replies and UTF-8 cleaning. */
+#include "proto.h"
+
+#include "vjson.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void proto_put_header(unsigned char hdr[PROTO_HDR_LEN], uint32_t n)
+{
+	hdr[0] = (unsigned char)(n >> 24);
+	hdr[1] = (unsigned char)(n >> 16);
+	hdr[2] = (unsigned char)(n >> 8);
+	hdr[3] = (unsigned char)n;
+}
+
+ssize_t proto_frame_check(const unsigned char *buf, size_t len, size_t *body_len)
+{
+	uint32_t n;
+
+	if (len < PROTO_HDR_LEN)
+		return 0;
+	n = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+	if (n == 0 || n > PROTO_MAX_MSG)
+		return -EMSGSIZE;
+	if (len - PROTO_HDR_LEN < n)
+		return 0;
+	*body_len = n;
+	return (ssize_t)(PROTO_HDR_LEN + n);
+}
+
+struct dump_buf {
+	unsigned char *p;
+	size_t len, cap;
+	int overflow;
+};
+
+/* json_dump_callback sink: builds the frame in place, refusing to grow past the limit so a
+ * huge reply costs at most PROTO_MAX_MSG bytes of memory. */
+static int dump_cb(const char *s, size_t n, void *arg)
+{
+	struct dump_buf *b = arg;
+
+	if (b->len - PROTO_HDR_LEN + n > PROTO_MAX_MSG) {
+		b->overflow = 1;
+		return -1;
+	}
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap * 2;
+		unsigned char *p;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		if (cap > PROTO_MAX_MSG + PROTO_HDR_LEN)
+			cap = PROTO_MAX_MSG + PROTO_HDR_LEN;
+		p = realloc(b->p, cap);
+		if (!p)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+unsigned char *proto_encode(const json_t *obj, size_t *frame_len, int *err)
+{
+	struct dump_buf b = {.cap = 1024, .len = PROTO_HDR_LEN};
+
+	b.p = malloc(b.cap);
+	if (!b.p) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (json_dump_callback(obj, dump_cb, &b, JSON_COMPACT) != 0 || b.len == PROTO_HDR_LEN) {
+		*err = b.overflow ? -EMSGSIZE : -ENOMEM;
+		free(b.p);
+		return NULL;
+	}
+	proto_put_header(b.p, (uint32_t)(b.len - PROTO_HDR_LEN));
+	*frame_len = b.len;
+	*err = 0;
+	return b.p;
+}
+
+json_t *proto_parse(const char *body, size_t len, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		snprintf(err, errlen, "malformed JSON at byte %d: %s", jerr.position, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "a message must be a JSON object");
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+const char *proto_request_cmd(const json_t *req, char *err, size_t errlen)
+{
+	const json_t *cmd = json_object_get(req, "cmd");
+
+	if (!cmd) {
+		snprintf(err, errlen, "request has no \"cmd\" member");
+		return NULL;
+	}
+	if (!json_is_string(cmd) || json_string_length(cmd) == 0) {
+		snprintf(err, errlen, "\"cmd\" must be a non-empty string");
+		return NULL;
+	}
+	return json_string_value(cmd);
+}
+
+json_t *proto_error(int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* messages quote user input, which may be any bytes */
+	return json_pack("{s:{s:i,s:o}}", "error", "code", code, "message", vjson_string(msg));
+}
+
+int proto_reply_error(const json_t *reply, const char **message)
+{
+	const json_t *e = json_object_get(reply, "error");
+	const json_t *code, *msg;
+
+	if (!e)
+		return 0;
+	code = json_object_get(e, "code");
+	msg = json_object_get(e, "message");
+	*message = json_is_string(msg) ? json_string_value(msg) : "malformed error reply";
+	if (!json_is_integer(code) || json_integer_value(code) <= 0 ||
+	    json_integer_value(code) > 255)
+		return PROTO_FAILED;
+	return (int)json_integer_value(code);
+}
+
+int proto_parse_signal(const char *s, int *signo)
+{
+	char *end;
+	long v;
+	int i;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (isdigit((unsigned char)*s)) {
+		errno = 0;
+		v = strtol(s, &end, 10);
+		while (isspace((unsigned char)*end))
+			end++;
+		if (errno || *end || v <= 0 || v >= NSIG)
+			return -EINVAL;
+		*signo = (int)v;
+		return 0;
+	}
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (i = 1; i < NSIG; i++) {
+		const char *name = proto_signal_name(i);
+
+		if (name && strcasecmp(name, s) == 0) {
+			*signo = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *proto_signal_name(int signo)
+{
+	if (signo <= 0 || signo >= NSIG)
+		return NULL;
+	/* glibc >= 2.32 has the table; real-time signals have no abbreviation there */
+	return sigabbrev_np(signo);
+}

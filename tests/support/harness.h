@@ -1,0 +1,61 @@
+/* harness.h — runs a real vigild for integration tests and talks to it through vigilctl. */
+#ifndef VIGIL_TEST_HARNESS_H
+#define VIGIL_TEST_HARNESS_H
+
+#include <jansson.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct vd {
+	char dir[256];        /* temporary directory, removed by vd_stop */
+	char config[300];
+	char socket[300];
+	char state[300];
+	char mark[64];        /* VIGIL_TEST_MARK value every process we start inherits */
+	pid_t pid;
+	pid_t events_pid;     /* `vigilctl --json events -f` */
+	int events_fd;        /* its stdout */
+	char *evbuf;          /* bytes read from it, not yet a whole line */
+	size_t evlen, evcap;
+	json_t *backlog;      /* events read but not matched yet */
+};
+
+/* Writes a config ([vigil] state_dir and plugin_path are prepended) and starts vigild; waits
+ * (NOTIFY_SOCKET) until it is ready and the event stream is open. Fails the test otherwise. */
+void vd_start(struct vd *vd, const char *config_body);
+/* Like vd_start but returns vigild's exit status when it exits before becoming ready
+ * (e.g. a bad config), or -1 when it became ready. stderr_out gets what it printed. */
+int vd_try_start(struct vd *vd, const char *config_body, char *stderr_out, size_t len);
+
+/* Waits for the next event of `type` (and subject, if not NULL), up to timeout_ms. Returns a
+ * new reference (json_decref it) or NULL on timeout. Earlier unmatched events stay queued. */
+json_t *vd_wait_event(struct vd *vd, const char *type, const char *subject, int timeout_ms);
+
+/* Runs vigilctl -s SOCKET --json ARGS...; returns its exit code; *out gets the parsed JSON
+ * document (or NULL). */
+int vd_ctl(struct vd *vd, json_t **out, const char *arg, ...);
+/* The same, raw output text (malloc'd) instead of JSON, without --json. */
+int vd_ctl_text(struct vd *vd, char **out, const char *arg, ...);
+
+/* status of one instance: a new reference to its object in the status reply, or NULL. */
+json_t *vd_status(struct vd *vd, const char *name);
+const char *vd_state(struct vd *vd, const char *name);   /* static buffer */
+int vd_pid(struct vd *vd, const char *name);
+
+/* Shuts vigild down (SIGTERM), waits for it, and fails the test when a process that carries
+ * this test's mark is still alive (it is killed first). Returns vigild's exit status. */
+int vd_stop(struct vd *vd);
+
+/* Milliseconds on the monotonic clock. */
+long long vd_now_ms(void);
+/* Path of the test helper program. */
+const char *vd_victim(void);
+/* Waits until kill(pid, 0) fails, up to timeout_ms; 0 when gone. */
+int vd_wait_gone(pid_t pid, int timeout_ms);
+/* Waits (inotify on its directory) until path exists and contains needle; returns its
+ * content (malloc'd) or NULL on timeout. */
+char *vd_wait_file(const char *path, const char *needle, int timeout_ms);
+/* Reads a whole file (malloc'd) or NULL. */
+char *vd_read_file(const char *path);
+
+#endif
