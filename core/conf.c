@@ -12,6 +12,7 @@
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
+/* clang-format off */
 #define V(f) offsetof(struct vigil_conf, f)
 static const struct conf_keydef vigil_keys[] = {
 	{.name = "state_dir", .type = CK_EARLY, .def = "./state",
@@ -99,14 +100,18 @@ static const struct conf_keydef program_keys[] = {
 	{.name = "on_limit", .type = CK_ENUM, .def = "restart", .off = P(on_limit),
 	 .choices = "restart|stop|alert", .doc = "what a limit violation does"},
 	{.name = "tags", .type = CK_LIST, .def = "", .off = P(tags), .doc = "free-form labels"},
-	{.name = "limit_memory", .type = CK_LATER},
-	{.name = "limit_cpu", .type = CK_LATER},
+	{.name = "limit_memory", .type = CK_SIZE, .def = "0", .off = P(limit_memory),
+	 .doc = "memory limit (cgroup memory.max when available, else sampled RSS); 0 = none"},
+	{.name = "limit_cpu", .type = CK_PERCENT, .def = "0%", .off = P(limit_cpu),
+	 .doc = "CPU limit in % of one core (cgroup cpu.max when available, else sampled); 0 = none"},
 	{.name = "health_check", .type = CK_LATER},
 	{.name = "health_interval", .type = CK_LATER},
 	{.name = "health_timeout", .type = CK_LATER},
 	{.name = "health_failures", .type = CK_LATER},
 	{.name = "on_unhealthy", .type = CK_LATER},
 };
+
+/* clang-format on */
 
 const char *conf_key_home(const char *key)
 {
@@ -144,10 +149,9 @@ static int bad_name(const struct conf_section *sec, const char *what, const char
 	return -1;
 }
 
-static int classify(const struct conf_section *sec, struct sec_name *out,
-                    struct conf_error *err)
+static int classify(const struct conf_section *sec, struct sec_name *out, struct conf_error *err)
 {
-	static const char *const kinds[] = {"vigil",   "security", "program", "group", "pool",
+	static const char *const kinds[] = {"vigil",   "security", "program", "group",   "pool",
 	                                    "monitor", "policy",   "store",   "frontend"};
 	memset(out, 0, sizeof(*out));
 	if (strchr(sec->name, ':')) {
@@ -186,9 +190,11 @@ static int classify(const struct conf_section *sec, struct sec_name *out,
 			conf_errf(err, sec->file, sec->line, sec->name, NULL,
 			          "unknown section (did you mean [%s%s]?)", c, rest ? rest : "");
 		else
-			conf_errf(err, sec->file, sec->line, sec->name, NULL,
-			          "unknown section; sections are [vigil], [security], [program.NAME], "
-			          "[group.NAME] and plugin instances [monitor|policy|store|frontend.NAME]");
+			conf_errf(
+			    err, sec->file, sec->line, sec->name, NULL,
+			    "unknown section; sections are [vigil], [security], [program.NAME], "
+			    "[group.NAME] and plugin instances "
+			    "[monitor|policy|store|frontend.NAME]");
 	} else if (k <= 1) {
 		out->kind = k == 0 ? SK_VIGIL : SK_SECURITY;
 		if (n == 1)
@@ -197,9 +203,13 @@ static int classify(const struct conf_section *sec, struct sec_name *out,
 			conf_errf(err, sec->file, sec->line, sec->name, NULL,
 			          "[%s] takes no name: write [%s]", kinds[k], kinds[k]);
 	} else if (n == 1) {
-		conf_errf(err, sec->file, sec->line, sec->name, NULL,
-		          "missing name: write [%s.NAME]%s", kinds[k],
-		          k >= 5 ? " or [KIND.NAME.LABEL]" : "");
+		if (k >= 5)
+			conf_errf(err, sec->file, sec->line, sec->name, NULL,
+			          "missing name: write [%s.NAME] or [%s.NAME.LABEL]", kinds[k],
+			          kinds[k]);
+		else
+			conf_errf(err, sec->file, sec->line, sec->name, NULL,
+			          "missing name: write [%s.NAME]", kinds[k]);
 	} else if (k <= 4 && n > 2) {
 		conf_errf(err, sec->file, sec->line, sec->name, NULL,
 		          "too many dots: write [%s.NAME]; names hold letters, digits, '_' and '-'",
@@ -261,7 +271,8 @@ int conf_load(const char *path, struct vigil_conf **out, struct conf_error *err)
 		case SK_POOL:
 			break;
 		case SK_SECURITY:
-			rc = conf_apply(sec, security_keys, NKEYS(security_keys), &c->security, err);
+			rc =
+			    conf_apply(sec, security_keys, NKEYS(security_keys), &c->security, err);
 			break;
 		case SK_PROGRAM: {
 			c->programs = conf_grow(c->programs, c->nprograms, sizeof(*c->programs));

@@ -70,6 +70,8 @@ struct conf_program {
 	int stderr_mode;        /* enum conf_output */
 	int64_t log_max_size;   /* bytes, 0 = no rotation */
 	int log_backups;
+	int64_t limit_memory;   /* bytes, 0 = none */
+	double limit_cpu;       /* % of one core, 0 = none */
 	int64_t limit_runtime_ms; /* 0 = none */
 	int64_t limit_nofile;   /* 0 = inherit */
 	int64_t limit_nproc;    /* 0 = none (RLIMIT_NPROC) */

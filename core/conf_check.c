@@ -23,8 +23,7 @@ static int line_of(const struct conf_section *sec, const char *key)
 	return kv ? kv->line : sec->line;
 }
 
-static const struct conf_section *section_of(const struct vigil_conf *c, const char *file,
-                                             int line)
+static const struct conf_section *section_of(const struct vigil_conf *c, const char *file, int line)
 {
 	for (size_t i = 0; i < c->nsections; i++)
 		if (c->sections[i].line == line && strcmp(c->sections[i].file, file) == 0)
@@ -33,7 +32,7 @@ static const struct conf_section *section_of(const struct vigil_conf *c, const c
 }
 
 int conf_check_groups(struct vigil_conf *c, const struct conf_section **gsec,
-                        struct conf_error *err)
+                      struct conf_error *err)
 {
 	const char **names = util_xcalloc(c->nprograms + 1, sizeof(char *));
 	for (size_t i = 0; i < c->nprograms; i++)
@@ -44,9 +43,10 @@ int conf_check_groups(struct vigil_conf *c, const struct conf_section **gsec,
 		const struct conf_section *sec = gsec[g];
 		if (conf_find_program(c, grp->name)) {
 			const struct conf_program *p = conf_find_program(c, grp->name);
-			conf_errf(err, sec->file, sec->line, sec->name, NULL,
-			          "'%s' is already a program (%s:%d); a group needs a name of its own",
-			          grp->name, p->file, p->line);
+			conf_errf(
+			    err, sec->file, sec->line, sec->name, NULL,
+			    "'%s' is already a program (%s:%d); a group needs a name of its own",
+			    grp->name, p->file, p->line);
 			rc = -1;
 		} else if (!grp->programs[0]) {
 			conf_errf(err, sec->file, line_of(sec, "programs"), sec->name, "programs",
@@ -58,8 +58,8 @@ int conf_check_groups(struct vigil_conf *c, const struct conf_section **gsec,
 				continue;
 			const char *h = util_closest(grp->programs[i], names, c->nprograms);
 			conf_errf(err, sec->file, line_of(sec, "programs"), sec->name, "programs",
-			          "no program '%s'%s%s%s", grp->programs[i], h ? " (did you mean '" : "",
-			          h ? h : "", h ? "'?)" : "");
+			          "no program '%s'%s%s%s", grp->programs[i],
+			          h ? " (did you mean '" : "", h ? h : "", h ? "'?)" : "");
 			rc = -1;
 		}
 	}
@@ -79,14 +79,14 @@ int conf_check_depends(struct vigil_conf *c, struct conf_error *err)
 		for (size_t d = 0; rc == 0 && p->depends_on[d]; d++) {
 			const char *dep = p->depends_on[d];
 			if (strcmp(dep, p->name) == 0) {
-				conf_errf(err, p->file, line_of(sec, "depends_on"), sec->name, "depends_on",
-				          "a program cannot depend on itself");
+				conf_errf(err, p->file, line_of(sec, "depends_on"), sec->name,
+				          "depends_on", "a program cannot depend on itself");
 				rc = -1;
 			} else if (!conf_find_program(c, dep)) {
 				const char *h = util_closest(dep, names, c->nprograms);
-				conf_errf(err, p->file, line_of(sec, "depends_on"), sec->name, "depends_on",
-				          "no program '%s'%s%s%s", dep, h ? " (did you mean '" : "",
-				          h ? h : "", h ? "'?)" : "");
+				conf_errf(err, p->file, line_of(sec, "depends_on"), sec->name,
+				          "depends_on", "no program '%s'%s%s%s", dep,
+				          h ? " (did you mean '" : "", h ? h : "", h ? "'?)" : "");
 				rc = -1;
 			}
 		}
@@ -173,11 +173,12 @@ int conf_check_plugins(struct vigil_conf *c, struct conf_error *err)
 			const struct conf_plugin *q = &c->plugins[j];
 			if (q->kind != p->kind || strcmp(q->instance, p->instance) != 0)
 				continue;
-			conf_errf(err, p->sec->file, p->sec->line, p->sec->name, NULL,
-			          "duplicate instance: [%s] (%s:%d) is also %s instance '%s'; give one "
-			          "a label of its own, e.g. [%s.%s.other]",
-			          q->sec->name, q->sec->file, q->sec->line, plugin_kinds[p->kind],
-			          p->instance, plugin_kinds[p->kind], p->plugin);
+			conf_errf(
+			    err, p->sec->file, p->sec->line, p->sec->name, NULL,
+			    "duplicate instance: [%s] (%s:%d) is also %s instance '%s'; give one "
+			    "a label of its own, e.g. [%s.%s.other]",
+			    q->sec->name, q->sec->file, q->sec->line, plugin_kinds[p->kind],
+			    p->instance, plugin_kinds[p->kind], p->plugin);
 			return -1;
 		}
 		stores += p->kind == VIGIL_KIND_STORE;
@@ -215,11 +216,12 @@ int conf_check_plugins(struct vigil_conf *c, struct conf_error *err)
 		}
 		const char *h = util_closest(p->restart_policy, names, n);
 		const struct conf_section *sec = section_of(c, p->file, p->line);
-		conf_errf(err, p->file, line_of(sec, "restart_policy"), sec->name, "restart_policy",
-		          "no policy instance '%s'%s%s%s; the policies are: %s (add [policy.NAME] or "
-		          "[policy.NAME.%s])",
-		          p->restart_policy, h ? " (did you mean '" : "", h ? h : "", h ? "'?)" : "",
-		          list.s ? list.s : "none", p->restart_policy);
+		conf_errf(
+		    err, p->file, line_of(sec, "restart_policy"), sec->name, "restart_policy",
+		    "no policy instance '%s'%s%s%s; the policies are: %s (add [policy.NAME] or "
+		    "[policy.NAME.%s])",
+		    p->restart_policy, h ? " (did you mean '" : "", h ? h : "", h ? "'?)" : "",
+		    list.s ? list.s : "none", p->restart_policy);
 		free(list.s);
 		return -1;
 	}
@@ -285,6 +287,8 @@ uint64_t conf_program_hash(const struct conf_program *p)
 	H(&h, p->stderr_mode);
 	H(&h, p->log_max_size);
 	H(&h, p->log_backups);
+	H(&h, p->limit_memory);
+	H(&h, p->limit_cpu);
 	H(&h, p->limit_runtime_ms);
 	H(&h, p->limit_nofile);
 	H(&h, p->limit_nproc);
@@ -293,4 +297,3 @@ uint64_t conf_program_hash(const struct conf_program *p)
 	h_strv(&h, p->tags);
 	return h;
 }
-

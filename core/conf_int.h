@@ -11,9 +11,9 @@
  * section is ${VAR}-expanded yet: the others are expanded by conf_expand_section() as they are
  * checked, so errors come in file order. */
 struct conf_raw {
-	char *file;                     /* absolute path of the main file */
-	char *dir;                      /* its directory */
-	char *state_dir;                /* absolute */
+	char *file;      /* absolute path of the main file */
+	char *dir;       /* its directory */
+	char *state_dir; /* absolute */
 	struct conf_section *sections;
 	size_t nsections;
 	const struct conf_section *vigil; /* the main file's [vigil], or NULL */
@@ -50,8 +50,8 @@ void conf_errf(struct conf_error *err, const char *file, int line, const char *s
 /* Expands ${NAME} and $$ in `in`. NAME is looked up in `vars` (a [vigil] section, may be NULL;
  * its state_dir key reads as `state_dir`), then as "state_dir" when state_dir is not NULL, then
  * in the environment. Returns 0 with a malloc'd *out, or -1 with the reason in why. */
-int conf_expand(const char *in, const struct conf_section *vars, const char *state_dir,
-                char **out, char *why, size_t whylen);
+int conf_expand(const char *in, const struct conf_section *vars, const char *state_dir, char **out,
+                char *why, size_t whylen);
 
 /* path made absolute against dir, with "." and ".." components and repeated slashes folded.
  * Always malloc'd. */
@@ -69,6 +69,7 @@ enum conf_ktype {
 	CK_BOOL,     /* int */
 	CK_DURATION, /* int64_t ms */
 	CK_SIZE,     /* int64_t bytes */
+	CK_PERCENT,  /* double, % of one core */
 	CK_ENUM,     /* int: the index in choices "a|b|c" */
 	CK_SIGNAL,   /* int */
 	CK_UMASK,    /* mode_t; no value = (mode_t)-1 */
@@ -89,11 +90,11 @@ enum conf_ktype {
 struct conf_keydef {
 	const char *name;
 	enum conf_ktype type;
-	const char *def;        /* as written in a file; NULL = no default */
+	const char *def; /* as written in a file; NULL = no default */
 	int required;
-	size_t off, off2;       /* offsetof in the struct that conf_apply() fills */
-	int64_t min, max;       /* CK_INT, CK_I64 */
-	const char *choices;    /* CK_ENUM: "a|b|c" */
+	size_t off, off2;    /* offsetof in the struct that conf_apply() fills */
+	int64_t min, max;    /* CK_INT, CK_I64 */
+	const char *choices; /* CK_ENUM: "a|b|c" */
 	const char *doc;
 };
 

@@ -18,18 +18,17 @@ struct at {
 	struct conf_error *err;
 };
 
-#define FAIL(a, ...)                                                                           \
-	do {                                                                                   \
+#define FAIL(a, ...)                                                                               \
+	do {                                                                                       \
 		conf_errf((a)->err, (a)->sec->file, (a)->line, (a)->sec->name, (a)->k->name,       \
-		          __VA_ARGS__);                                                        \
-		return -1;                                                                     \
+		          __VA_ARGS__);                                                            \
+		return -1;                                                                         \
 	} while (0)
 
 #define FIELD(base, off, type) (*(type *)(void *)((char *)(base) + (off)))
 
 /* " (did you mean 'x'?)" or "" */
-static const char *hint(char *buf, size_t len, const char *word, const char *const *cands,
-                        size_t n)
+static const char *hint(char *buf, size_t len, const char *word, const char *const *cands, size_t n)
 {
 	const char *c = util_closest(word, cands, n);
 	if (c && strcmp(c, word) != 0)
@@ -111,11 +110,15 @@ static int parse_env(const struct at *a, const char *v, char ***out)
 		char *it = items[i];
 		char *eq = strchr(it, '=');
 		if (!eq)
-			FAIL(a, "expected KEY=value items like environment = A=1, B=\"x y\"; got '%s'", it);
+			FAIL(a,
+			     "expected KEY=value items like environment = A=1, B=\"x y\"; got '%s'",
+			     it);
 		if (!valid_env_name(it, (size_t)(eq - it)))
-			FAIL(a, "'%.*s' is not an environment variable name (letters, digits, '_'; not "
-			        "starting with a digit)",
-			     (int)(eq - it), it);
+			FAIL(
+			    a,
+			    "'%.*s' is not an environment variable name (letters, digits, '_'; not "
+			    "starting with a digit)",
+			    (int)(eq - it), it);
 		char *val = eq + 1;
 		size_t n = strlen(val);
 		if (val[0] == '"') {
@@ -141,9 +144,11 @@ static int parse_names(const struct at *a, const char *v, char ***out)
 		for (char *c = items[i]; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
 		if (!conf_valid_name(items[i]))
-			FAIL(a, "'%s' is not a valid name: names start with a letter or digit and hold "
-			        "only letters, digits, '_' and '-'",
-			     items[i]);
+			FAIL(
+			    a,
+			    "'%s' is not a valid name: names start with a letter or digit and hold "
+			    "only letters, digits, '_' and '-'",
+			    items[i]);
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(items[k], items[i]) == 0)
 				FAIL(a, "'%s' is listed twice", items[i]);
@@ -163,8 +168,10 @@ static int parse_codes(const struct at *a, const char *v, void *base)
 		int64_t c;
 		if (util_parse_int(items[i], &c) < 0 || c < 0 || c > 255) {
 			conf_errf(a->err, a->sec->file, a->line, a->sec->name, a->k->name,
-			          "expected exit codes between 0 and 255, like 0, 2; got '%s'", items[i]);
+			          "expected exit codes between 0 and 255, like 0, 2; got '%s'",
+			          items[i]);
 			rc = -1;
+			break;
 		}
 		codes[i] = (int)c;
 		FIELD(base, a->k->off2, size_t) = i + 1;
@@ -182,8 +189,11 @@ static int parse_ready(const struct at *a, const char *v, void *base)
 {
 	static const struct {
 		const char *prefix, *shown;
-	} later[] = {{"notify", "notify"},       {"tcp:", "tcp:PORT"},     {"http://", "http://..."},
-	             {"https://", "https://..."}, {"exec:", "exec:CMD"}};
+	} later[] = {{"notify", "notify"},
+	             {"tcp:", "tcp:PORT"},
+	             {"http://", "http://..."},
+	             {"https://", "https://..."},
+	             {"exec:", "exec:CMD"}};
 	while (isspace((unsigned char)*v))
 		v++;
 	if (strcasecmp(v, "none") == 0) {
@@ -193,7 +203,8 @@ static int parse_ready(const struct at *a, const char *v, void *base)
 	if (strncasecmp(v, "delay:", 6) == 0) {
 		int64_t ms;
 		if (util_parse_duration_ms(v + 6, &ms) < 0)
-			FAIL(a, "expected delay:DURATION like delay:2s or delay:500ms; got '%s'", v);
+			FAIL(a, "expected delay:DURATION like delay:2s or delay:500ms; got '%s'",
+			     v);
 		FIELD(base, a->k->off, int) = READY_DELAY;
 		FIELD(base, a->k->off2, int64_t) = ms;
 		return 0;
@@ -229,8 +240,10 @@ static int parse_one(const struct at *a, const char *v, void *base)
 				*c = (char)tolower((unsigned char)*c);
 			if (!conf_valid_name(s)) {
 				free(s);
-				FAIL(a, "'%s' is not a valid name: names start with a letter or digit and "
-				        "hold only letters, digits, '_' and '-'",
+				FAIL(a,
+				     "'%s' is not a valid name: names start with a letter or digit "
+				     "and "
+				     "hold only letters, digits, '_' and '-'",
 				     v);
 			}
 		}
@@ -243,8 +256,13 @@ static int parse_one(const struct at *a, const char *v, void *base)
 		if (r == -EINVAL)
 			FAIL(a, "expected a whole number; got '%s'", v);
 		if (r < 0 || i64 < k->min || i64 > k->max) {
-			if (k->max == INT32_MAX || k->max == INT64_MAX)
+			/* "between 0 and 2147483647" reads badly: name only the bound that was
+			 * missed */
+			int huge = k->max >= INT32_MAX;
+			if (huge && r == 0 && i64 < k->min)
 				FAIL(a, "must be %lld or more; got '%s'", (long long)k->min, v);
+			if (huge)
+				FAIL(a, "must be at most %lld; got '%s'", (long long)k->max, v);
 			FAIL(a, "must be between %lld and %lld; got '%s'", (long long)k->min,
 			     (long long)k->max, v);
 		}
@@ -263,6 +281,11 @@ static int parse_one(const struct at *a, const char *v, void *base)
 			FAIL(a, "duration out of range (it must be 0 or more); got '%s'", v);
 		if (r < 0)
 			FAIL(a, "expected a duration like 10s, 1500ms, 5m; got '%s'", v);
+		return 0;
+	case CK_PERCENT:
+		r = util_parse_percent(v, &FIELD(base, k->off, double));
+		if (r < 0 || FIELD(base, k->off, double) < 0)
+			FAIL(a, "expected a percentage of one core like 50%% or 150%%; got '%s'", v);
 		return 0;
 	case CK_SIZE:
 	case CK_CORE:
@@ -303,9 +326,13 @@ static int parse_one(const struct at *a, const char *v, void *base)
 		char **argv = util_split_argv(v, why, sizeof(why));
 		if (!argv) {
 			if (strcmp(why, "empty command") == 0)
-				FAIL(a, "empty command: expected the program to run and its arguments");
-			FAIL(a, "cannot split the command: %s (quote with '...' or \"...\", escape with "
-			        "\\)",
+				FAIL(
+				    a,
+				    "empty command: expected the program to run and its arguments");
+			FAIL(a,
+			     "cannot split the command: %s (quote with '...' or \"...\", escape "
+			     "with "
+			     "\\)",
 			     why);
 		}
 		FIELD(base, k->off, char *) = util_xstrdup(v);
@@ -355,22 +382,27 @@ int conf_apply(const struct conf_section *sec, const struct conf_keydef *keys, s
 			if (!h[0] && home) {
 				snprintf(h, sizeof(h), " (%s belongs in %s)", kv->key, home);
 			} else if (!h[0] && n <= 8) {
-				size_t len = (size_t)snprintf(h, sizeof(h), "; [%s] takes ", sec->name);
+				size_t len =
+				    (size_t)snprintf(h, sizeof(h), "; [%s] takes ", sec->name);
 				for (size_t j = 0; j < n && len < sizeof(h); j++)
 					len += (size_t)snprintf(h + len, sizeof(h) - len, "%s%s",
-					                        j == 0 ? "" : j + 1 == n ? " and " : ", ",
+					                        j == 0       ? ""
+					                        : j + 1 == n ? " and "
+					                                     : ", ",
 					                        cands[j]);
 			} else if (!h[0]) {
-				snprintf(h, sizeof(h), " (docs/configuration.md lists the keys of [%s])",
+				snprintf(h, sizeof(h),
+				         " (docs/configuration.md lists the keys of [%s])",
 				         sec->name);
 			}
 			conf_errf(err, sec->file, kv->line, sec->name, kv->key, "unknown key%s", h);
 			return -1;
 		}
 		if (k->type == CK_LATER) {
-			conf_errf(err, sec->file, kv->line, sec->name, kv->key,
-			          "%s is not supported yet (it is planned: see docs/configuration.md)",
-			          kv->key);
+			conf_errf(
+			    err, sec->file, kv->line, sec->name, kv->key,
+			    "%s is not supported yet (it is planned: see docs/configuration.md)",
+			    kv->key);
 			return -1;
 		}
 	}

@@ -12,7 +12,7 @@
 /* The validated view of one plugin section that configure() reads through the host. */
 struct vigil_config {
 	size_t n;
-	char **keys;   /* declared keys that have a value (given or default), table order */
+	char **keys; /* declared keys that have a value (given or default), table order */
 	char **values;
 };
 
@@ -121,9 +121,8 @@ static void cfg_add(struct vigil_config *cfg, const char *key, char *value)
 }
 
 struct vigil_config *conf_plugin_config(const struct conf_section *sec,
-                                        const struct vigil_config_key *keys,
-                                        const char *what, const char *state_dir,
-                                        struct conf_error *err)
+                                        const struct vigil_config_key *keys, const char *what,
+                                        const char *state_dir, struct conf_error *err)
 {
 	size_t nkeys = 0;
 	while (keys && keys[nkeys].name)
@@ -146,10 +145,11 @@ struct vigil_config *conf_plugin_config(const struct conf_section *sec,
 			const char *h = util_closest(kv->key, cands, nkeys);
 			free(cands);
 			if (!nkeys)
-				conf_errf(err, file, kv->line, name, kv->key, "unknown key: %s takes no keys",
-				          what);
+				conf_errf(err, file, kv->line, name, kv->key,
+				          "unknown key: %s takes no keys", what);
 			else
-				conf_errf(err, file, kv->line, name, kv->key, "unknown key for %s%s%s%s", what,
+				conf_errf(err, file, kv->line, name, kv->key,
+				          "unknown key for %s%s%s%s", what,
 				          h ? " (did you mean '" : "", h ? h : "", h ? "'?)" : "");
 			goto fail;
 		}
@@ -168,33 +168,37 @@ struct vigil_config *conf_plugin_config(const struct conf_section *sec,
 		char *norm = NULL;
 		if (kv) {
 			if (check_value(k, kv->value, sec->dir, &norm) < 0) {
-				conf_errf(err, file, kv->line, name, kv->key, "expected %s; got '%s'",
-				          type_expect(k, buf, sizeof(buf)), kv->value);
+				conf_errf(err, file, kv->line, name, kv->key,
+				          "expected %s; got '%s'", type_expect(k, buf, sizeof(buf)),
+				          kv->value);
 				goto fail;
 			}
 		} else if (k->required) {
 			if (sec)
-				conf_errf(err, file, sec->line, name, NULL, "missing required key '%s' (%s)",
-				          k->name, k->doc ? k->doc : what);
+				conf_errf(err, file, sec->line, name, NULL,
+				          "missing required key '%s' (%s)", k->name,
+				          k->doc ? k->doc : what);
 			else
 				conf_errf(err, NULL, 0, NULL, NULL,
-				          "%s needs the key '%s' (%s): add a section for it", what, k->name,
-				          k->doc ? k->doc : "required");
+				          "%s needs the key '%s' (%s): add a section for it", what,
+				          k->name, k->doc ? k->doc : "required");
 			goto fail;
 		} else if (k->def) {
 			char why[512], *v;
 			if (conf_expand(k->def, NULL, state_dir, &v, why, sizeof(why)) < 0) {
-				conf_errf(err, NULL, 0, NULL, NULL, "%s: the default of '%s': %s", what,
-				          k->name, why);
+				conf_errf(err, NULL, 0, NULL, NULL, "%s: the default of '%s': %s",
+				          what, k->name, why);
 				goto fail;
 			}
-			/* A default instance has no file: its relative paths live in the state dir. */
+			/* A default instance has no file: its relative paths live in the state dir.
+			 */
 			int r = check_value(k, v, sec ? sec->dir : state_dir, &norm);
 			free(v);
 			if (r < 0) {
-				conf_errf(err, NULL, 0, NULL, NULL,
-				          "%s: the default of '%s' is not %s: '%s' (a bug in the plugin)",
-				          what, k->name, type_expect(k, buf, sizeof(buf)), k->def);
+				conf_errf(
+				    err, NULL, 0, NULL, NULL,
+				    "%s: the default of '%s' is not %s: '%s' (a bug in the plugin)",
+				    what, k->name, type_expect(k, buf, sizeof(buf)), k->def);
 				goto fail;
 			}
 		}

@@ -75,7 +75,8 @@ int conf_valid_name(const char *s)
 	if (!s || !(islower((unsigned char)*s) || isdigit((unsigned char)*s)))
 		return 0;
 	for (s++; *s; s++)
-		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '_' || *s == '-'))
+		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '_' ||
+		      *s == '-'))
 			return 0;
 	return 1;
 }
@@ -155,8 +156,8 @@ static const char *lookup_var(const char *name, const struct conf_section *vars,
 	return getenv(name);
 }
 
-int conf_expand(const char *in, const struct conf_section *vars, const char *state_dir,
-                char **out, char *why, size_t whylen)
+int conf_expand(const char *in, const struct conf_section *vars, const char *state_dir, char **out,
+                char *why, size_t whylen)
 {
 	struct conf_buf b = {0};
 	conf_buf_puts(&b, "");
@@ -182,7 +183,8 @@ int conf_expand(const char *in, const struct conf_section *vars, const char *sta
 		for (size_t i = 0; ok && i < n; i++)
 			ok = isalnum((unsigned char)p[2 + i]) || p[2 + i] == '_';
 		if (!ok) {
-			snprintf(why, whylen, "'%.*s' is not a variable name like ${state_dir} or ${HOME}",
+			snprintf(why, whylen,
+			         "'%.*s' is not a variable name like ${state_dir} or ${HOME}",
 			         (int)(n + 3 > 64 ? 64 : n + 3), p);
 			goto fail;
 		}
@@ -195,7 +197,8 @@ int conf_expand(const char *in, const struct conf_section *vars, const char *sta
 		}
 		if (!v) {
 			snprintf(why, whylen,
-			         "unknown variable ${%s}: not a [vigil] key and not set in the environment "
+			         "unknown variable ${%s}: not a [vigil] key and not set in the "
+			         "environment "
 			         "(write $$ for a literal $)",
 			         name);
 			goto fail;
@@ -276,8 +279,8 @@ static int read_includes(struct conf_raw *raw, const char *pattern, int line,
 		}
 		if (strcmp(real, raw->file) == 0) {
 			conf_errf(err, raw->file, line, "vigil", "include",
-			          "include loop: '%s' matches %s, the file that includes it", pattern,
-			          real);
+			          "include loop: '%s' matches %s, the file that includes it",
+			          pattern, real);
 			free(real);
 			rc = -1;
 			break;
@@ -295,7 +298,8 @@ static int read_includes(struct conf_raw *raw, const char *pattern, int line,
 		for (size_t k = from; rc == 0 && k < raw->nsections; k++) {
 			if (strcmp(raw->sections[k].name, "vigil") == 0) {
 				conf_errf(err, real, raw->sections[k].line, "vigil", NULL,
-				          "only the main file (%s) may hold a [vigil] section", raw->file);
+				          "only the main file (%s) may hold a [vigil] section",
+				          raw->file);
 				rc = -1;
 			}
 		}
@@ -308,8 +312,7 @@ static int read_includes(struct conf_raw *raw, const char *pattern, int line,
 }
 
 static int expand_kv(struct conf_kv *kv, const struct conf_section *sec,
-                     const struct conf_section *vars, const char *state_dir,
-                     struct conf_error *err)
+                     const struct conf_section *vars, const char *state_dir, struct conf_error *err)
 {
 	char why[512];
 	char *v;
@@ -368,12 +371,14 @@ int conf_read(const char *path, struct conf_raw *raw, struct conf_error *err)
 	}
 	raw->state_dir = conf_abspath(raw->dir, sd ? sd->value : "./state");
 	for (size_t k = 0; vigil && k < vigil->nkv; k++)
-		if (&vigil->kv[k] != sd && expand_kv(&vigil->kv[k], vigil, NULL, raw->state_dir, err))
+		if (&vigil->kv[k] != sd &&
+		    expand_kv(&vigil->kv[k], vigil, NULL, raw->state_dir, err))
 			return -1;
 
 	const struct conf_kv *inc = conf_section_get(vigil, "include");
 	if (inc && inc->value[0]) {
-		/* Reading the includes moves raw->sections: copy what is needed, find [vigil] again. */
+		/* Reading the includes moves raw->sections: copy what is needed, find [vigil]
+		 * again. */
 		char *pattern = util_xstrdup(inc->value);
 		int line = inc->line;
 		vigil = NULL;
@@ -393,9 +398,10 @@ int conf_read(const char *path, struct conf_raw *raw, struct conf_error *err)
 			if (strcmp(a->name, b->name) != 0)
 				continue;
 			if (strcmp(a->file, b->file) == 0)
-				conf_errf(err, b->file, b->line, b->name, NULL,
-				          "duplicate section: [%s] is already at line %d; merge them",
-				          b->name, a->line);
+				conf_errf(
+				    err, b->file, b->line, b->name, NULL,
+				    "duplicate section: [%s] is already at line %d; merge them",
+				    b->name, a->line);
 			else
 				conf_errf(err, b->file, b->line, b->name, NULL,
 				          "duplicate section: [%s] is already at %s:%d; merge them",

@@ -1,4 +1,5 @@
-/* conf_scan.c — reads one config file: a line scan finds what iniparser hides, iniparser gives values. */
+/* conf_scan.c — reads one config file: a line scan finds what iniparser hides, iniparser gives
+ * values. */
 #include "conf_int.h"
 #include "util.h"
 
@@ -20,9 +21,9 @@ struct scan {
 	char *dir;
 	struct conf_section *secs;
 	size_t n, cap;
-	size_t first;          /* index of this file's first section in secs */
-	int cur;               /* index of the current section, -1 before the first */
-	int *rewrite;          /* physical lines that need "[name]" alone for iniparser */
+	size_t first; /* index of this file's first section in secs */
+	int cur;      /* index of the current section, -1 before the first */
+	int *rewrite; /* physical lines that need "[name]" alone for iniparser */
 	size_t nrewrite;
 	struct conf_error *err;
 };
@@ -154,10 +155,11 @@ static int scan_value(struct scan *sc, const char *sec, const char *key, char *v
 		while (isspace((unsigned char)*rest))
 			rest++;
 		if (*rest && *rest != ';' && *rest != '#') {
-			conf_errf(sc->err, sc->file, line, sec, key,
-			          "text after the closing quote would be ignored (only %.*s would be "
-			          "read); quote the whole value or none of it",
-			          (int)(close - v + 1), v);
+			conf_errf(
+			    sc->err, sc->file, line, sec, key,
+			    "text after the closing quote would be ignored (only %.*s would be "
+			    "read); quote the whole value or none of it",
+			    (int)(close - v + 1), v);
 			return -1;
 		}
 		*close = '\0';
@@ -175,11 +177,12 @@ static int scan_value(struct scan *sc, const char *sec, const char *key, char *v
 			snprintf(whole, sizeof(whole), "%s", v);
 			strip(whole);
 			char quote = strchr(whole, '\'') ? '"' : '\'';
-			conf_errf(sc->err, sc->file, line, sec, key,
-			          "'%c' starts a comment, even %s, so the value would end at '%.*s'; "
-			          "to keep it, quote the whole value: %s = %c%s%c",
-			          *p, inq ? "inside quotes" : "inside a word", (int)(p - v), v, key,
-			          quote, whole, quote);
+			conf_errf(
+			    sc->err, sc->file, line, sec, key,
+			    "'%c' starts a comment, even %s, so the value would end at '%.*s'; "
+			    "to keep it, quote the whole value: %s = %c%s%c",
+			    *p, inq ? "inside quotes" : "inside a word", (int)(p - v), v, key,
+			    quote, whole, quote);
 			return -1;
 		}
 		if (inq && *p == inq)
@@ -403,8 +406,13 @@ int conf_scan_file(struct conf_raw *raw, const char *file, struct conf_error *er
 		conf_errf(err, NULL, 0, NULL, NULL, "cannot read %s: %s", file, strerror(-r));
 		return r == -ENOMEM ? -2 : -1;
 	}
-	struct scan sc = {.file = file, .secs = raw->sections, .n = raw->nsections,
-	                  .cap = raw->nsections, .first = raw->nsections, .cur = -1, .err = err};
+	struct scan sc = {.file = file,
+	                  .secs = raw->sections,
+	                  .n = raw->nsections,
+	                  .cap = raw->nsections,
+	                  .first = raw->nsections,
+	                  .cur = -1,
+	                  .err = err};
 	const char *slash = strrchr(file, '/');
 	sc.dir = slash == file ? util_xstrdup("/") : strndup(file, (size_t)(slash - file));
 	if (!sc.dir)
@@ -438,9 +446,10 @@ int conf_scan_file(struct conf_raw *raw, const char *file, struct conf_error *er
 			/* The scan predicts iniparser exactly; a difference would mean acting on a
 			 * value the user did not write, so refuse rather than guess. */
 			if (!v || strcmp(v, s->kv[k].value) != 0) {
-				conf_errf(err, file, s->kv[k].line, s->name, s->kv[k].key,
-				          "iniparser read '%s' where vigil read '%s'; please report this",
-				          v ? v : "(nothing)", s->kv[k].value);
+				conf_errf(
+				    err, file, s->kv[k].line, s->name, s->kv[k].key,
+				    "iniparser read '%s' where vigil read '%s'; please report this",
+				    v ? v : "(nothing)", s->kv[k].value);
 				rc = -1;
 				break;
 			}
@@ -457,4 +466,3 @@ int conf_scan_file(struct conf_raw *raw, const char *file, struct conf_error *er
 	free(text);
 	return rc;
 }
-

@@ -85,6 +85,8 @@ void proc_fill_info(const struct proc *p, struct vigil_proc_info *info)
 	info->cpu_pct = p->cpu_pct;
 	info->rss_bytes = p->rss_bytes;
 	info->health = p->health;
+	info->limit_memory = g->limit_memory;
+	info->limit_cpu = g->limit_cpu;
 	info->limit_runtime_ms = g->limit_runtime_ms;
 	info->limit_nofile = g->limit_nofile;
 	info->limit_nproc = g->limit_nproc;

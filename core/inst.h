@@ -35,6 +35,8 @@ struct proc {
 
 	struct loop_timer *timer;      /* the state's timer: start, stop or backoff */
 	struct loop_timer *ready_timer;/* ready = delay:D */
+	struct loop_timer *runtime_timer; /* limit_runtime */
+	uint32_t runtime_violations;
 	int waiting;                   /* start requested, dependencies not ready */
 	int want_down;                 /* stopped on purpose: never restart */
 	int restart_after_stop;

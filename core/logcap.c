@@ -80,34 +80,54 @@ static void on_readable(int fd, uint32_t events, void *arg)
 		rotate(lc);
 }
 
+/* The capture channel is a FIFO next to the log file, not an anonymous pipe: the child's end
+ * is opened read-write, so a write never raises SIGPIPE even while no vigild is reading (after
+ * a crash, the program blocks once 64 KiB are buffered instead of dying), and a restarted
+ * vigild opens the same FIFO by name and drains what was written meanwhile. */
 int logcap_open(struct logcap *lc, const char *path, int64_t max_size, int backups)
 {
-	int p[2];
 	memset(lc, 0, sizeof *lc);
 	lc->rfd = lc->wfd = lc->filefd = -1;
-	lc->path = strdup(path);
-	if (!lc->path)
-		return -ENOMEM;
+	size_t n = strlen(path) + 8;
+	lc->path = malloc(n);
+	char *fifo = malloc(n);
+	int r = 0;
+	if (!lc->path || !fifo) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	snprintf(lc->path, n, "%s", path);
+	snprintf(fifo, n, "%.*s.pipe", (int)(strlen(path) - 4), path); /* NAME.out.log -> NAME.out.pipe */
 	lc->max_size = max_size;
 	lc->backups = backups;
-	int r = open_file(lc);
+	r = open_file(lc);
 	if (r < 0)
 		goto fail;
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+	struct stat st;
+	if (lstat(fifo, &st) == 0 && !S_ISFIFO(st.st_mode)) {
+		r = -EEXIST;
+		goto fail;
+	}
+	if (mkfifo(fifo, 0600) < 0 && errno != EEXIST) {
 		r = -errno;
 		goto fail;
 	}
-	lc->rfd = p[0];
-	lc->wfd = p[1];
-	/* The child's end must block like any ordinary stdout. */
-	fcntl(lc->wfd, F_SETFL, fcntl(lc->wfd, F_GETFL) & ~O_NONBLOCK);
+	lc->rfd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (lc->rfd >= 0)
+		lc->wfd = open(fifo, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (lc->rfd < 0 || lc->wfd < 0) {
+		r = -errno;
+		goto fail;
+	}
 	lc->watch = loop_watch(lc->rfd, EPOLLIN, on_readable, lc);
 	if (!lc->watch) {
 		r = -errno;
 		goto fail;
 	}
+	free(fifo);
 	return 0;
 fail:
+	free(fifo);
 	logcap_close(lc);
 	return r;
 }

@@ -6,11 +6,12 @@
 
 struct loop_watch;
 
-/* One captured stream. The pipe lives as long as the instance, across restarts, so nothing a
- * program writes between two runs (or that a surviving grandchild writes) is lost. */
+/* One captured stream. The channel (a FIFO, NAME.out.pipe beside NAME.out.log) lives as long
+ * as the instance, across restarts and across a crash of vigild itself, so nothing a program
+ * writes between two runs, or while no vigild runs, is lost. */
 struct logcap {
 	char *path;          /* ${state_dir}/logs/NAME.out.log */
-	int rfd, wfd;        /* pipe: the daemon reads rfd; children get wfd */
+	int rfd, wfd;        /* the FIFO: the daemon reads rfd; children get wfd (read-write) */
 	int filefd;
 	int64_t size;
 	int64_t max_size;    /* 0 = never rotate */
@@ -18,7 +19,7 @@ struct logcap {
 	struct loop_watch *watch;
 };
 
-/* Creates the pipe and opens the file (O_APPEND|O_NOFOLLOW). 0 or -errno. */
+/* Creates (or reopens) the FIFO and opens the file (O_APPEND|O_NOFOLLOW). 0 or -errno. */
 int logcap_open(struct logcap *lc, const char *path, int64_t max_size, int backups);
 /* Drains what is left in the pipe, then closes everything. */
 void logcap_close(struct logcap *lc);

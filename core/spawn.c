@@ -92,10 +92,17 @@ static _Noreturn void child(const struct spawn_req *r, int errfd)
 		child_fail(errfd, "setsid", "");
 
 	if (r->hold_fd >= 0) {
+		/* Wait for the parent to place us (a cgroup, say): one byte means go. */
 		char c;
+		ssize_t n;
 		close(r->hold_wfd);
-		while (read(r->hold_fd, &c, 1) < 0 && errno == EINTR)
+		while ((n = read(r->hold_fd, &c, 1)) < 0 && errno == EINTR)
 			;
+		if (n != 1) {
+			errno = ECANCELED;
+			child_fail(errfd, "attach", "the supervisor cancelled the start");
+		}
+		close(r->hold_fd);
 	}
 
 	/* The daemon keeps 0-2 open, so every fd handed to us here is >= 3. */

@@ -44,6 +44,8 @@ static struct sup {
 static void step(struct proc *p, enum fsm_event ev);
 static void advance_shutdown(void);
 static void start_waiting(void);
+static void request_stop(struct proc *p, const char *reason);
+static void on_runtime_limit(void *arg);
 
 /* --- pid table ------------------------------------------------------------------------- */
 
@@ -371,6 +373,52 @@ static int resolve_user(struct proc *p, struct spawn_req *req, gid_t *groups, in
 	return 0;
 }
 
+static int any_attach(void)
+{
+	for (struct vigil_instance *m = S.plugins->head; m; m = m->next) {
+		const struct vigil_monitor_ops *ops = m->desc.ops;
+		if (m->desc.kind == VIGIL_KIND_MONITOR && ops && ops->attach)
+			return 1;
+	}
+	return 0;
+}
+
+/* The child waits before exec until every monitor has placed it; one that cannot fails the
+ * start (the child is killed and the reap reports the reason). */
+static void release_child(struct proc *p, int holdfd)
+{
+	struct vigil_proc_info info;
+	proc_fill_info(p, &info);
+	for (struct vigil_instance *m = S.plugins->head; m; m = m->next) {
+		const struct vigil_monitor_ops *ops = m->desc.ops;
+		if (m->desc.kind != VIGIL_KIND_MONITOR || !ops || !ops->attach)
+			continue;
+		int r = ops->attach(m->state, &info, p->pid);
+		if (r < 0) {
+			snprintf(p->spawn_error, sizeof p->spawn_error, "monitor %s: attach: %s",
+			         m->name, strerror(-r));
+			p->spawn_failed = 1;
+			kill(p->pid, SIGKILL);
+			close(holdfd);
+			return;
+		}
+	}
+	if (write(holdfd, "g", 1) != 1)
+		log_error("%s: cannot release the child: %s", p->name, strerror(errno));
+	close(holdfd);
+}
+
+static void detach_monitors(struct proc *p)
+{
+	struct vigil_proc_info info;
+	proc_fill_info(p, &info);
+	for (struct vigil_instance *m = S.plugins->head; m; m = m->next) {
+		const struct vigil_monitor_ops *ops = m->desc.ops;
+		if (m->desc.kind == VIGIL_KIND_MONITOR && ops && ops->detach)
+			ops->detach(m->state, &info);
+	}
+}
+
 static void do_spawn(struct proc *p)
 {
 	static const int nice_of[VIGIL_PRIO_COUNT] = {10, 0, -5, -10};
@@ -435,18 +483,32 @@ static void do_spawn(struct proc *p)
 		goto fail;
 	req.ngroups = ngroups;
 
+	int hold[2] = {-1, -1};
+	if (any_attach() && pipe2(hold, O_CLOEXEC) == 0) {
+		req.hold_fd = hold[0];
+		req.hold_wfd = hold[1];
+	}
 	int r = spawn_start(&req, &p->pid, &p->spawn_fd);
+	if (hold[0] >= 0)
+		close(hold[0]);
 	if (r < 0) {
+		if (hold[1] >= 0)
+			close(hold[1]);
 		snprintf(p->spawn_error, sizeof p->spawn_error, "fork: %s", strerror(-r));
 		goto fail;
 	}
 	p->pgid = p->pid;
 	p->last_pid = p->pid;
 	pid_put(p);
+	if (hold[1] >= 0)
+		release_child(p, hold[1]);
 	p->spawn_watch = loop_watch(p->spawn_fd, EPOLLIN, on_spawn_pipe, p);
 	if (!p->spawn_watch)
 		log_error("%s: cannot watch the spawn pipe: %s", p->name, strerror(errno));
 	arm_timer(p, g->start_timeout_ms);
+	if (g->limit_runtime_ms > 0)
+		p->runtime_timer =
+			loop_timer_add((uint64_t)g->limit_runtime_ms, 0, on_runtime_limit, p);
 	free(path);
 	util_strv_free(env);
 	store_put(p);
@@ -459,6 +521,39 @@ fail:
 	p->runtime_ms = 0;
 	log_warn("%s: %s", p->name, p->spawn_error);
 	step(p, FE_SPAWN_FAILED);
+}
+
+/* limit_runtime: the run is over its time; on_limit says what that means. */
+static void on_runtime_limit(void *arg)
+{
+	struct proc *p = arg;
+	static const char *const actions[] = {"restart", "stop", "alert"};
+	p->runtime_timer = NULL;
+	p->runtime_violations++;
+	int action = p->prog->on_limit;
+	log_warn("%s: ran longer than limit_runtime (%lld ms): %s", p->name,
+	         (long long)p->prog->limit_runtime_ms, actions[action]);
+	struct vigil_ev_limit_violated e = {
+		.hdr = {.type = VIGIL_EV_LIMIT_VIOLATED, .size = sizeof e, .subject = p->name},
+		.limit = "runtime",
+		.value = (double)(loop_now_ms() - p->started_mono),
+		.max = (double)p->prog->limit_runtime_ms,
+		.action = actions[action],
+		.count = p->runtime_violations,
+	};
+	bus_publish(&e.hdr);
+	if (action == ON_LIMIT_ALERT) {
+		struct vigil_ev_alert a = {
+			.hdr = {.type = VIGIL_EV_ALERT_RAISED, .size = sizeof a, .subject = p->name},
+			.alert = "runtime-exceeded",
+			.severity = "warning",
+			.message = "the run is longer than limit_runtime",
+		};
+		bus_publish(&a.hdr);
+		return;
+	}
+	p->restart_after_stop = action == ON_LIMIT_RESTART;
+	request_stop(p, "limit");
 }
 
 static void on_ready_delay(void *arg)
@@ -623,6 +718,7 @@ static void step(struct proc *p, enum fsm_event ev)
 
 static void finish_exit(struct proc *p)
 {
+	detach_monitors(p);
 	store_remove(p);
 	step(p, FE_EXIT);
 }
@@ -636,6 +732,10 @@ static void on_main_exit(struct proc *p, int status, const struct rusage *ru)
 	if (p->ready_timer) {
 		loop_timer_cancel(p->ready_timer);
 		p->ready_timer = NULL;
+	}
+	if (p->runtime_timer) {
+		loop_timer_cancel(p->runtime_timer);
+		p->runtime_timer = NULL;
 	}
 	p->pid = 0;
 	p->runtime_ms = (int64_t)(loop_now_ms() - p->started_mono);
@@ -1021,6 +1121,8 @@ void sup_fini(void)
 		cancel_timer(p);
 		if (p->ready_timer)
 			loop_timer_cancel(p->ready_timer);
+		if (p->runtime_timer)
+			loop_timer_cancel(p->runtime_timer);
 		close_spawn_pipe(p);
 		proc_free(p);
 	}

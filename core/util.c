@@ -324,27 +324,48 @@ static const struct {
 	const char *name;
 	int signo;
 } signals[] = {
-	{"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-	{"TRAP", SIGTRAP},   {"ABRT", SIGABRT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},
-	{"KILL", SIGKILL},   {"USR1", SIGUSR1},     {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-	{"PIPE", SIGPIPE},   {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+    {"HUP", SIGHUP},
+    {"INT", SIGINT},
+    {"QUIT", SIGQUIT},
+    {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},
+    {"ABRT", SIGABRT},
+    {"BUS", SIGBUS},
+    {"FPE", SIGFPE},
+    {"KILL", SIGKILL},
+    {"USR1", SIGUSR1},
+    {"SEGV", SIGSEGV},
+    {"USR2", SIGUSR2},
+    {"PIPE", SIGPIPE},
+    {"ALRM", SIGALRM},
+    {"TERM", SIGTERM},
 #ifdef SIGSTKFLT
-	{"STKFLT", SIGSTKFLT},
+    {"STKFLT", SIGSTKFLT},
 #endif
-	{"CHLD", SIGCHLD},   {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
-	{"TTIN", SIGTTIN},   {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},
-	{"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH},
+    {"CHLD", SIGCHLD},
+    {"CONT", SIGCONT},
+    {"STOP", SIGSTOP},
+    {"TSTP", SIGTSTP},
+    {"TTIN", SIGTTIN},
+    {"TTOU", SIGTTOU},
+    {"URG", SIGURG},
+    {"XCPU", SIGXCPU},
+    {"XFSZ", SIGXFSZ},
+    {"VTALRM", SIGVTALRM},
+    {"PROF", SIGPROF},
+    {"WINCH", SIGWINCH},
 #ifdef SIGIO
-	{"IO", SIGIO},
+    {"IO", SIGIO},
 #endif
 #ifdef SIGPWR
-	{"PWR", SIGPWR},
+    {"PWR", SIGPWR},
 #endif
-	{"SYS", SIGSYS},
-	/* Aliases last, so util_signal_name() finds the usual name first. */
-	{"IOT", SIGABRT},    {"CLD", SIGCHLD},
+    {"SYS", SIGSYS},
+    /* Aliases last, so util_signal_name() finds the usual name first. */
+    {"IOT", SIGABRT},
+    {"CLD", SIGCHLD},
 #ifdef SIGPOLL
-	{"POLL", SIGPOLL},
+    {"POLL", SIGPOLL},
 #endif
 };
 

@@ -1,4 +1,5 @@
-/* util_str.c — string helpers of util.h: argv and list splitting, string vectors, "did you mean". */
+/* util_str.c — string helpers of util.h: argv and list splitting, string vectors, "did you mean".
+ */
 #include "util.h"
 
 #include <ctype.h>
@@ -155,8 +156,10 @@ char **util_split_list(const char *s)
 		memcpy(item, p, (size_t)(q - p));
 		item[q - p] = '\0';
 		if (span(item, &b, &e)) {
-			/* A wholly quoted item loses its quotes; KEY="a b" keeps them for the caller. */
-			if (e - b >= 2 && *b == '"' && e[-1] == '"' && !memchr(b + 1, '"', (size_t)(e - b - 2))) {
+			/* A wholly quoted item loses its quotes; KEY="a b" keeps them for the
+			 * caller. */
+			if (e - b >= 2 && *b == '"' && e[-1] == '"' &&
+			    !memchr(b + 1, '"', (size_t)(e - b - 2))) {
 				b++;
 				e--;
 			}
@@ -293,4 +296,3 @@ const char *util_closest(const char *word, const char *const *candidates, size_t
 		return best;
 	return bestd > max || bestd >= len ? NULL : best;
 }
-

@@ -414,6 +414,36 @@ START_TEST(single_program_config_uses_defaults)
 }
 END_TEST
 
+START_TEST(runtime_limit_is_enforced)
+{
+	struct vd vd;
+	vd_start(&vd, config("[program.once]\ncommand = %s sleep\nlimit_runtime = 300ms\n"
+	                     "on_limit = stop\n"
+	                     "[program.cycler]\ncommand = %s sleep\nlimit_runtime = 300ms\n",
+	                     vd_victim(), vd_victim()));
+	json_t *ev = vd_wait_event(&vd, "limit.violated", "once", 5000);
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "limit")), "runtime");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "action")), "stop");
+	json_decref(ev);
+	ev = vd_wait_event(&vd, "process.exited", "once", 5000);
+	ck_assert_ptr_nonnull(ev);
+	json_decref(ev);
+	ck_assert_str_eq(vd_state(&vd, "once"), "stopped");
+	/* on_limit = restart (the default): a new run after each violation */
+	for (int i = 0; i < 2; i++) {
+		ev = vd_wait_event(&vd, "limit.violated", "cycler", 5000);
+		ck_assert_ptr_nonnull(ev);
+		ck_assert_int_eq(json_int(ev, "count"), i + 1);
+		json_decref(ev);
+		ev = vd_wait_event(&vd, "process.ready", "cycler", 5000);
+		ck_assert_ptr_nonnull(ev);
+		json_decref(ev);
+	}
+	ck_assert_int_eq(vd_stop(&vd), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -432,6 +462,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, second_instance_exits_111);
 	tcase_add_test(tc, socket_garbage);
 	tcase_add_test(tc, single_program_config_uses_defaults);
+	tcase_add_test(tc, runtime_limit_is_enforced);
 	suite_add_tcase(s, tc);
 	return s;
 }

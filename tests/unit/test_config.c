@@ -1,4 +1,5 @@
-/* test_config.c — conf_load and friends: what a config file turns into, and what it is refused for. */
+/* test_config.c — conf_load and friends: what a config file turns into, and what it is refused for.
+ */
 #include "conf.h"
 #include "util.h"
 
@@ -169,51 +170,51 @@ START_TEST(full_config)
 	put("conf.d/10-a.ini", "[program.a]\ncommand = a\n[group.g]\nprograms = a, b, web\n");
 	put("conf.d/skipped.txt", "[program.never]\ncommand = x\n");
 	setenv("VIGIL_TEST_HOME", "/home/t", 1);
-	const char *path = put(
-		"etc/main.ini",
-		"[vigil]\n"
-		"state_dir = ../var/${VIGIL_TEST_USER_DIR}st\n"
-		"plugin_path = plugins:/opt/p: ../more/\n"
-		"log_level = DEBUG\n"
-		"log_file = logs/vigild.log\n"
-		"include = ../conf.d/*.ini\n"
-		"orphans = kill\n"
-		"shutdown_timeout = 1m30s\n"
-		"\n"
-		"[Program.Web]   ; names are case-insensitive\n"
-		"command = /usr/bin/python3 -m http.server \"80 80\" '$HOME' $$x\n"
-		"numprocs = 3\n"
-		"directory = ./www/../srv\n"
-		"user = www-data\n"
-		"group = web\n"
-		"environment = A=1, B=\"x, y\", HOME=${VIGIL_TEST_HOME}, S=${state_dir}\n"
-		"clear_env = yes\n"
-		"umask = 027\n"
-		"autostart = off\n"
-		"priority = critical\n"
-		"depends_on = A, b\n"
-		"restart = always\n"
-		"success_codes = 0, 2, 255\n"
-		"restart_policy = fast\n"
-		"ready = delay:1500ms\n"
-		"start_timeout = 5s\n"
-		"stop_signal = SIGINT\n"
-		"stop_timeout = 2s\n"
-		"kill_tree = false\n"
-		"stdout = null\n"
-		"stderr = stdout\n"
-		"log_max_size = 64K\n"
-		"log_backups = 0\n"
-		"limit_runtime = 1h\n"
-		"limit_nofile = 4096\n"
-		"limit_nproc = 100\n"
-		"limit_core = inherit\n"
-		"on_limit = alert\n"
-		"tags = front, \"a, b\"\n"
-		"\n"
-		"[security]\nno_new_privs = true\n"
-		"[policy.backoff.fast]\ninitial = 100ms\n"
-		"[monitor.procfs]\n");
+	const char *path =
+	    put("etc/main.ini",
+	        "[vigil]\n"
+	        "state_dir = ../var/${VIGIL_TEST_USER_DIR}st\n"
+	        "plugin_path = plugins:/opt/p: ../more/\n"
+	        "log_level = DEBUG\n"
+	        "log_file = logs/vigild.log\n"
+	        "include = ../conf.d/*.ini\n"
+	        "orphans = kill\n"
+	        "shutdown_timeout = 1m30s\n"
+	        "\n"
+	        "[Program.Web]   ; names are case-insensitive\n"
+	        "command = /usr/bin/python3 -m http.server \"80 80\" '$HOME' $$x\n"
+	        "numprocs = 3\n"
+	        "directory = ./www/../srv\n"
+	        "user = www-data\n"
+	        "group = web\n"
+	        "environment = A=1, B=\"x, y\", HOME=${VIGIL_TEST_HOME}, S=${state_dir}\n"
+	        "clear_env = yes\n"
+	        "umask = 027\n"
+	        "autostart = off\n"
+	        "priority = critical\n"
+	        "depends_on = A, b\n"
+	        "restart = always\n"
+	        "success_codes = 0, 2, 255\n"
+	        "restart_policy = fast\n"
+	        "ready = delay:1500ms\n"
+	        "start_timeout = 5s\n"
+	        "stop_signal = SIGINT\n"
+	        "stop_timeout = 2s\n"
+	        "kill_tree = false\n"
+	        "stdout = null\n"
+	        "stderr = stdout\n"
+	        "log_max_size = 64K\n"
+	        "log_backups = 0\n"
+	        "limit_runtime = 1h\n"
+	        "limit_nofile = 4096\n"
+	        "limit_nproc = 100\n"
+	        "limit_core = inherit\n"
+	        "on_limit = alert\n"
+	        "tags = front, \"a, b\"\n"
+	        "\n"
+	        "[security]\nno_new_privs = true\n"
+	        "[policy.backoff.fast]\ninitial = 100ms\n"
+	        "[monitor.procfs]\n");
 	setenv("VIGIL_TEST_USER_DIR", "u/", 1);
 	struct vigil_conf *c = load_ok(path);
 	char want[600];
@@ -396,13 +397,15 @@ START_TEST(hash)
 	ck_assert(conf_find_program(c1, "x")->hash == conf_find_program(c2, "x")->hash);
 	ck_assert(conf_find_program(c1, "y")->hash == conf_find_program(c2, "y")->hash);
 	ck_assert(conf_find_program(c1, "x")->hash != conf_find_program(c1, "y")->hash);
-	const char *changes[] = {"numprocs = 2",       "environment = A=1", "umask = 022",
-	                         "priority = high",    "stop_signal = INT", "tags = t",
-	                         "limit_core = 1M",    "ready = delay:1s",  "success_codes = 0, 1",
-	                         "directory = /tmp",   "clear_env = true",  "stderr = null"};
+	const char *changes[] = {"numprocs = 2",     "environment = A=1", "umask = 022",
+	                         "priority = high",  "stop_signal = INT", "tags = t",
+	                         "limit_core = 1M",  "ready = delay:1s",  "success_codes = 0, 1",
+	                         "directory = /tmp", "clear_env = true",  "stderr = null"};
 	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
-		put("main.ini", "[program.x]\ncommand = /bin/sleep 1\n%s\n[program.y]\n"
-		                "command = /bin/sleep 1\n", changes[i]);
+		put("main.ini",
+		    "[program.x]\ncommand = /bin/sleep 1\n%s\n[program.y]\n"
+		    "command = /bin/sleep 1\n",
+		    changes[i]);
 		struct vigil_conf *c3 = load_ok(a);
 		ck_assert_msg(conf_find_program(c1, "x")->hash != conf_find_program(c3, "x")->hash,
 		              "'%s' did not change the hash", changes[i]);
@@ -433,6 +436,10 @@ START_TEST(bad_inline)
 	refuses("[program.x]\ncommand = x\nlog_backups = -1\n", "must be between 0 and 1000");
 	refuses("[program.x]\ncommand = x\nlimit_nofile = lots\n", "expected a whole number");
 	refuses("[program.x]\ncommand = x\nlimit_nofile = -5\n", "must be 0 or more");
+	refuses("[program.x]\ncommand = x\nlimit_nproc = 99999999999\n",
+	        "must be at most 2147483647");
+	refuses("[program.x]\ncommand = x\nlimit_nproc = 99999999999999999999\n",
+	        "must be at most 2147483647");
 	refuses("[program.x]\ncommand = x\nsuccess_codes = zero\n", "got 'zero'");
 	refuses("[program.x]\ncommand = x\nstdout = stdout\n", "expected log, null or inherit");
 	refuses("[vigil]\nlog_file =\n", "expected a file path, or '-' for stderr");
@@ -442,7 +449,8 @@ START_TEST(bad_inline)
 	refuses("[program.x]\ncommand = ${}\n", "is not a variable name");
 	refuses("[program.x]\ncommand = ${a-b}\n", "is not a variable name");
 	refuses("[group.g]\n", "missing required key 'programs'");
-	refuses("[program.x]\ncommand = x\n[group.g]\nprograms =\n", "expected at least one program");
+	refuses("[program.x]\ncommand = x\n[group.g]\nprograms =\n",
+	        "expected at least one program");
 	refuses("[]\n", "empty section name");
 	refuses("[a] b\n", "unexpected text 'b' after the section header");
 	refuses("just words\n", "expected 'key = value', a [section] or a comment");
@@ -450,7 +458,7 @@ START_TEST(bad_inline)
 	refuses("[program.x]\nbad key = 1\n", "'bad key' is not a key name");
 	refuses("[program.x]\ncommand = \"x\n", "unterminated double quote in the value");
 	refuses("[program.x]\ncommand = x \\\n", "the last line ends with '\\'");
-	refuses("[monitor]\n", "missing name: write [monitor.NAME] or [KIND.NAME.LABEL]");
+	refuses("[monitor]\n", "missing name: write [monitor.NAME] or [monitor.NAME.LABEL]");
 	refuses("[program.a.b]\n", "too many dots: write [program.NAME]");
 	refuses("[policy.backoff.Fa st]\n", "'fa st' is not a valid instance label");
 	refuses("[policy.backoff]\n[policy.x.backoff]\n", "duplicate instance");
@@ -475,8 +483,9 @@ START_TEST(included_errors)
 	struct conf_error err;
 	ck_assert_int_eq(conf_load(path, &c, &err), -1);
 	char want[700];
-	snprintf(want, sizeof(want), "%s/conf.d/b.ini:2: [program.web]: duplicate section: "
-	                             "[program.web] is already at %s/conf.d/a.ini:1",
+	snprintf(want, sizeof(want),
+	         "%s/conf.d/b.ini:2: [program.web]: duplicate section: "
+	         "[program.web] is already at %s/conf.d/a.ini:1",
 	         tmpdir, tmpdir);
 	ck_assert_msg(strstr(err.msg, want), "got %s", err.msg);
 }
@@ -532,13 +541,14 @@ START_TEST(bad_files)
 		struct conf_error err = {{0}};
 		int r = conf_load(path, &c, &err);
 		if (plugins_stage) {
-			/* The loader checks these against the plugin's keys; conf_load lets them by. */
+			/* The loader checks these against the plugin's keys; conf_load lets them
+			 * by. */
 			ck_assert_msg(r == 0, "%s: %s", nm, err.msg);
 			conf_free(c);
 		} else {
 			ck_assert_msg(r == -1, "%s was accepted", nm);
-			ck_assert_msg(strstr(err.msg, expect) != NULL, "%s: message '%s' lacks '%s'", nm,
-			              err.msg, expect);
+			ck_assert_msg(strstr(err.msg, expect) != NULL,
+			              "%s: message '%s' lacks '%s'", nm, err.msg, expect);
 		}
 		checked++;
 	}
@@ -567,24 +577,24 @@ START_TEST(good_file)
 END_TEST
 
 static const struct vigil_config_key test_keys[] = {
-	{"path", VIGIL_KEY_PATH, "${state_dir}/db.sqlite", 0, "database file", NULL},
-	{"rel", VIGIL_KEY_PATH, "sub/file", 0, "a relative default", NULL},
-	{"interval", VIGIL_KEY_DURATION, "1s", 0, "how often", NULL},
-	{"mode", VIGIL_KEY_MODE, "0660", 0, "socket mode", NULL},
-	{"format", VIGIL_KEY_ENUM, "json", 0, "output format", "json|xml"},
-	{"level", VIGIL_KEY_PERCENT, NULL, 0, "threshold", NULL},
-	{"ratio", VIGIL_KEY_DOUBLE, NULL, 0, "ratio", NULL},
-	{"count", VIGIL_KEY_INT, NULL, 0, "count", NULL},
-	{"on", VIGIL_KEY_BOOL, "true", 0, "switch", NULL},
-	{"max", VIGIL_KEY_SIZE, NULL, 0, "size", NULL},
-	{"names", VIGIL_KEY_LIST, NULL, 0, "names", NULL},
-	{"label", VIGIL_KEY_STRING, NULL, 0, "label", NULL},
-	VIGIL_KEYS_END,
+    {"path", VIGIL_KEY_PATH, "${state_dir}/db.sqlite", 0, "database file", NULL},
+    {"rel", VIGIL_KEY_PATH, "sub/file", 0, "a relative default", NULL},
+    {"interval", VIGIL_KEY_DURATION, "1s", 0, "how often", NULL},
+    {"mode", VIGIL_KEY_MODE, "0660", 0, "socket mode", NULL},
+    {"format", VIGIL_KEY_ENUM, "json", 0, "output format", "json|xml"},
+    {"level", VIGIL_KEY_PERCENT, NULL, 0, "threshold", NULL},
+    {"ratio", VIGIL_KEY_DOUBLE, NULL, 0, "ratio", NULL},
+    {"count", VIGIL_KEY_INT, NULL, 0, "count", NULL},
+    {"on", VIGIL_KEY_BOOL, "true", 0, "switch", NULL},
+    {"max", VIGIL_KEY_SIZE, NULL, 0, "size", NULL},
+    {"names", VIGIL_KEY_LIST, NULL, 0, "names", NULL},
+    {"label", VIGIL_KEY_STRING, NULL, 0, "label", NULL},
+    VIGIL_KEYS_END,
 };
 
 static const struct vigil_config_key required_keys[] = {
-	{"listen", VIGIL_KEY_STRING, NULL, 1, "address to listen on", NULL},
-	VIGIL_KEYS_END,
+    {"listen", VIGIL_KEY_STRING, NULL, 1, "address to listen on", NULL},
+    VIGIL_KEYS_END,
 };
 
 /* Loads text as main.ini and returns the conf; the first plugin section is *sec. */
@@ -605,8 +615,8 @@ START_TEST(plugin_config)
 	                                   "names = a, b\nlabel = ${state_dir}/l\n",
 	                                   &sec);
 	struct conf_error err;
-	struct vigil_config *cfg = conf_plugin_config(sec, test_keys, "plugin monitor_t.so",
-	                                              c->state_dir, &err);
+	struct vigil_config *cfg =
+	    conf_plugin_config(sec, test_keys, "plugin monitor_t.so", c->state_dir, &err);
 	ck_assert_msg(cfg != NULL, "%s", err.msg);
 	ck_assert_str_eq(conf_plugin_value(cfg, "path"), "/var/v/db.sqlite");
 	char want[600];
@@ -640,14 +650,13 @@ START_TEST(plugin_config)
 }
 END_TEST
 
-static void plugin_refuses(const char *text, const struct vigil_config_key *keys,
-                           const char *want)
+static void plugin_refuses(const char *text, const struct vigil_config_key *keys, const char *want)
 {
 	const struct conf_section *sec;
 	struct vigil_conf *c = with_plugin(text, &sec);
 	struct conf_error err;
-	struct vigil_config *cfg = conf_plugin_config(sec, keys, "plugin monitor_t.so",
-	                                              c->state_dir, &err);
+	struct vigil_config *cfg =
+	    conf_plugin_config(sec, keys, "plugin monitor_t.so", c->state_dir, &err);
 	ck_assert_msg(cfg == NULL, "accepted: %s", text);
 	ck_assert_msg(strstr(err.msg, want) != NULL, "message '%s' lacks '%s'", err.msg, want);
 	conf_free(c);
@@ -660,8 +669,9 @@ START_TEST(plugin_config_bad)
 	               "(did you mean 'interval'?)");
 	plugin_refuses("[monitor.t]\nzzz = 1\n", test_keys, "unknown key for plugin monitor_t.so");
 	plugin_refuses("[monitor.t]\nzzz = 1\n", NULL, "plugin monitor_t.so takes no keys");
-	plugin_refuses("[monitor.t]\ninterval = soon\n", test_keys,
-	               "[monitor.t] interval: expected a duration like 10s, 1500ms, 5m; got 'soon'");
+	plugin_refuses(
+	    "[monitor.t]\ninterval = soon\n", test_keys,
+	    "[monitor.t] interval: expected a duration like 10s, 1500ms, 5m; got 'soon'");
 	plugin_refuses("[monitor.t]\nformat = yaml\n", test_keys, "expected one of json,xml");
 	plugin_refuses("[monitor.t]\nlevel = 150\n", test_keys, "expected a percentage");
 	plugin_refuses("[monitor.t]\nratio = half\n", test_keys, "expected a number");
@@ -674,14 +684,14 @@ START_TEST(plugin_config_bad)
 	               "main.ini:1: [monitor.t]: missing required key 'listen' (address to listen "
 	               "on)");
 	struct conf_error err;
-	ck_assert_ptr_null(conf_plugin_config(NULL, required_keys, "plugin frontend_t.so", "/s",
-	                                      &err));
+	ck_assert_ptr_null(
+	    conf_plugin_config(NULL, required_keys, "plugin frontend_t.so", "/s", &err));
 	ck_assert_msg(strstr(err.msg, "plugin frontend_t.so needs the key 'listen'"), "%s",
 	              err.msg);
 	/* a broken default is the plugin's bug, and says so */
 	static const struct vigil_config_key broken[] = {
-		{"interval", VIGIL_KEY_DURATION, "often", 0, "x", NULL},
-		VIGIL_KEYS_END,
+	    {"interval", VIGIL_KEY_DURATION, "often", 0, "x", NULL},
+	    VIGIL_KEYS_END,
 	};
 	ck_assert_ptr_null(conf_plugin_config(NULL, broken, "plugin monitor_b.so", "/s", &err));
 	ck_assert_msg(strstr(err.msg, "a bug in the plugin"), "%s", err.msg);

@@ -72,10 +72,10 @@ START_TEST(duration_units)
 	struct {
 		const char *s;
 		int64_t ms;
-	} ok[] = {{"1500ms", 1500}, {"10s", 10000},   {"5m", 300000},    {"2h", 7200000},
-	          {"1d", 86400000}, {"10", 10000},    {"0", 0},          {" 3s ", 3000},
-	          {"1.5s", 1500},   {"0.5m", 30000},  {"1h30m", 5400000}, {"2m30s", 150000},
-	          {"1d2h", 93600000}, {"1s500ms", 1500}, {"-0", 0},      {".25s", 250}};
+	} ok[] = {{"1500ms", 1500},   {"10s", 10000},    {"5m", 300000},     {"2h", 7200000},
+	          {"1d", 86400000},   {"10", 10000},     {"0", 0},           {" 3s ", 3000},
+	          {"1.5s", 1500},     {"0.5m", 30000},   {"1h30m", 5400000}, {"2m30s", 150000},
+	          {"1d2h", 93600000}, {"1s500ms", 1500}, {"-0", 0},          {".25s", 250}};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		int64_t v = -1;
 		ck_assert_msg(util_parse_duration_ms(ok[i].s, &v) == 0, "%s", ok[i].s);
@@ -86,8 +86,8 @@ END_TEST
 
 START_TEST(duration_bad)
 {
-	const char *inval[] = {"",     "ten",  "10 s", "10S", "5min", "s",  "1m30", "30s1m",
-	                       "1h1h", "1.s",  "1..5s", "10x", "ms",  "1e3s"};
+	const char *inval[] = {"",      "ten",  "10 s", "10S",   "5min", "s",  "1m30",
+	                       "30s1m", "1h1h", "1.s",  "1..5s", "10x",  "ms", "1e3s"};
 	int64_t v;
 	for (size_t i = 0; i < sizeof(inval) / sizeof(inval[0]); i++)
 		ck_assert_msg(util_parse_duration_ms(inval[i], &v) == -EINVAL, "%s", inval[i]);
@@ -106,18 +106,9 @@ START_TEST(size_units)
 	struct {
 		const char *s;
 		int64_t b;
-	} ok[] = {{"512", 512},
-	          {"64K", 65536},
-	          {"64k", 65536},
-	          {"10M", 10485760},
-	          {"1G", 1073741824},
-	          {"2T", 2199023255552LL},
-	          {"1.5K", 1536},
-	          {"0", 0},
-	          {" 1M ", 1048576},
-	          {"1KB", 1024},
-	          {"1KiB", 1024},
-	          {"100B", 100},
+	} ok[] = {{"512", 512},       {"64K", 65536},          {"64k", 65536}, {"10M", 10485760},
+	          {"1G", 1073741824}, {"2T", 2199023255552LL}, {"1.5K", 1536}, {"0", 0},
+	          {" 1M ", 1048576},  {"1KB", 1024},           {"1KiB", 1024}, {"100B", 100},
 	          {"0.5G", 536870912}};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		int64_t v = -1;
@@ -249,7 +240,8 @@ START_TEST(argv_quoting)
 {
 	argv_is("/bin/echo a b", (const char *[]){"/bin/echo", "a", "b", NULL});
 	argv_is("  spaced\t\tout  ", (const char *[]){"spaced", "out", NULL});
-	argv_is("sh -c 'echo a; echo $HOME'", (const char *[]){"sh", "-c", "echo a; echo $HOME", NULL});
+	argv_is("sh -c 'echo a; echo $HOME'",
+	        (const char *[]){"sh", "-c", "echo a; echo $HOME", NULL});
 	argv_is("say \"hello world\"", (const char *[]){"say", "hello world", NULL});
 	argv_is("a\\ b c", (const char *[]){"a b", "c", NULL});
 	argv_is("x 'it'\\''s'", (const char *[]){"x", "it's", NULL});
@@ -379,9 +371,9 @@ START_TEST(fmt_duration)
 	struct {
 		int64_t ms;
 		const char *s;
-	} t[] = {{0, "0ms"},       {350, "350ms"},       {12000, "12s"},      {12999, "12s"},
-	         {250000, "4m10s"}, {7500000, "2h5m"},    {273600000, "3d4h"}, {7200000, "2h"},
-	         {86400000, "1d"},  {-1500, "-1s"},       {60000, "1m"}};
+	} t[] = {{0, "0ms"},        {350, "350ms"},    {12000, "12s"},      {12999, "12s"},
+	         {250000, "4m10s"}, {7500000, "2h5m"}, {273600000, "3d4h"}, {7200000, "2h"},
+	         {86400000, "1d"},  {-1500, "-1s"},    {60000, "1m"}};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		util_fmt_duration(b, sizeof(b), t[i].ms);
 		ck_assert_str_eq(b, t[i].s);
@@ -397,14 +389,8 @@ START_TEST(fmt_size)
 	struct {
 		int64_t n;
 		const char *s;
-	} t[] = {{0, "0B"},
-	         {512, "512B"},
-	         {1023, "1023B"},
-	         {1024, "1.0K"},
-	         {1536, "1.5K"},
-	         {20971520, "20.0M"},
-	         {1073741824, "1.0G"},
-	         {INT64_MAX, "8.0E"}};
+	} t[] = {{0, "0B"},      {512, "512B"},       {1023, "1023B"},      {1024, "1.0K"},
+	         {1536, "1.5K"}, {20971520, "20.0M"}, {1073741824, "1.0G"}, {INT64_MAX, "8.0E"}};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		util_fmt_size(b, sizeof(b), t[i].n);
 		ck_assert_str_eq(b, t[i].s);

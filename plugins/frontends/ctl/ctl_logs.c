@@ -436,7 +436,7 @@ void ctl_cmd_logs(struct ctl_conn *c, const json_t *req)
 		goto out;
 	}
 	if (!follow) {
-		ctl_send(c, json_pack("{s:b,s:s,s:s,s:o,s:o}", "ok", 1, "name", f.name, "stream",
+		ctl_send(c, json_pack("{s:b,s:s,s:s,s:o,s:o}", "ok", 1, "name", f.name, "output",
 		                      stream, "file", vjson_string(path), "lines", arr));
 		goto out;
 	}

@@ -468,8 +468,9 @@ static int run(const struct command *cmd, json_t *req, const char *path)
 		reply = read_msg(fd, path, &code);
 		if (!reply)
 			break;
+		/* a stream item is a message that is neither a reply nor an error */
 		item = json_object_get(reply, "stream");
-		if (item) {
+		if (item && !json_object_get(reply, "ok") && !json_object_get(reply, "error")) {
 			if (json_mode)
 				print_json(item, 1);
 			else
