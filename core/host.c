@@ -36,6 +36,8 @@ static struct {
 	struct loader_set *plugins;
 	const char *state_dir;
 	void (*shutdown)(const char *reason);
+	int (*reload)(char *err, size_t len);
+	int (*reexec)(void);
 	struct vigil_timer *timers;
 	struct vigil_watch *watches;
 } H;
@@ -255,6 +257,30 @@ static void h_shutdown(const char *reason)
 		H.shutdown(reason ? reason : "plugin request");
 }
 
+static int h_history_query(const struct vigil_history_query *q, vigil_history_fn fn, void *arg)
+{
+	for (struct vigil_instance *i = H.plugins ? H.plugins->head : NULL; i; i = i->next) {
+		const struct vigil_store_ops *ops = i->desc.ops;
+		if (i->desc.kind == VIGIL_KIND_STORE && ops && ops->history_query)
+			return ops->history_query(i->state, q, fn, arg);
+	}
+	return -ENOSYS;
+}
+
+static int h_reload(char *err, size_t len)
+{
+	if (!H.reload) {
+		snprintf(err, len, "reload is not available");
+		return -1;
+	}
+	return H.reload(err, len);
+}
+
+static int h_reexec(void)
+{
+	return H.reexec ? H.reexec() : -ENOSYS;
+}
+
 static uint64_t h_now_ms(void)
 {
 	return loop_now_ms();
@@ -298,6 +324,9 @@ static const struct vigil_host table = {
 	.proc_control = sup_control,
 	.plugin_foreach = h_plugin_foreach,
 	.shutdown = h_shutdown,
+	.history_query = h_history_query,
+	.reload = h_reload,
+	.reexec = h_reexec,
 };
 
 const struct vigil_host *host_table(struct loader_set *plugins, const char *state_dir)
@@ -307,9 +336,12 @@ const struct vigil_host *host_table(struct loader_set *plugins, const char *stat
 	return &table;
 }
 
-void host_set_shutdown(void (*fn)(const char *reason))
+void host_set_daemon(void (*shutdown)(const char *reason), int (*reload)(char *err, size_t len),
+                     int (*reexec)(void))
 {
-	H.shutdown = fn;
+	H.shutdown = shutdown;
+	H.reload = reload;
+	H.reexec = reexec;
 }
 
 void host_release_instance(struct vigil_instance *inst)

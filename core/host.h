@@ -10,7 +10,8 @@
 const struct vigil_host *host_table(struct loader_set *plugins, const char *state_dir);
 /* Drops every timer, watch and subscription an instance still holds (after its fini). */
 void host_release_instance(struct vigil_instance *inst);
-/* Set by main: what host->shutdown() calls. */
-void host_set_shutdown(void (*fn)(const char *reason));
+/* Set by main: what host->shutdown(), reload() and reexec() call. */
+void host_set_daemon(void (*shutdown)(const char *reason), int (*reload)(char *err, size_t len),
+                     int (*reexec)(void));
 
 #endif

@@ -24,6 +24,7 @@ struct proc *proc_new(const struct conf_program *prog, int instance)
 	p->instance = instance;
 	p->state = VIGIL_PROC_STOPPED;
 	p->spawn_fd = -1;
+	p->pidfd = -1;
 	p->exit_code = -1;
 	p->cpu_pct = -1;
 	p->rss_bytes = -1;
@@ -151,7 +152,14 @@ char **proc_build_env(const struct proc *p, char *const *base)
 
 uint64_t proc_start_ticks(pid_t pid)
 {
+	char state;
+	return proc_stat_start(pid, &state);
+}
+
+uint64_t proc_stat_start(pid_t pid, char *state)
+{
 	char path[64], buf[1024];
+	*state = '?';
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -163,8 +171,9 @@ uint64_t proc_start_ticks(pid_t pid)
 	buf[n] = '\0';
 	/* The command name may hold spaces and parentheses: count fields after the last ')'. */
 	char *s = strrchr(buf, ')');
-	if (!s)
+	if (!s || !s[1] || !s[2])
 		return 0;
+	*state = s[2];
 	int field = 2;
 	for (s++; *s && field < 22; s++)
 		if (*s == ' ')

@@ -28,6 +28,12 @@ struct proc {
 	uint64_t started_mono;         /* monotonic ms */
 	int64_t started_at_ms;         /* wall */
 	int spawn_fd;                  /* exec report pipe while exec is pending, else -1 */
+	int pidfd;                     /* adopted (not our child): exit seen through it, else -1 */
+	struct loop_watch *pidfd_watch;
+	int status_unknown;            /* the last exit's status could not be known (adopted) */
+	int recovered;                 /* taken over at startup: sup_start_all leaves it alone */
+	int removing;                  /* gone from the config: freed once down */
+	int reload_mark;
 	struct loop_watch *spawn_watch;
 	char spawn_error[256];
 	int spawn_failed;
@@ -72,6 +78,8 @@ char **proc_build_env(const struct proc *p, char *const *base);
 
 /* Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 when unreadable. */
 uint64_t proc_start_ticks(pid_t pid);
+/* The same, and the state letter of field 3 ('Z' for a zombie). */
+uint64_t proc_stat_start(pid_t pid, char *state);
 void proc_read_boot_id(char *buf, size_t len);
 
 /* Tells the policy an operator started the instance: its failures are forgotten. */

@@ -39,7 +39,9 @@ static const char help[] =
 	"      --version       print the version and the plugin ABI, then exit\n"
 	"  -h, --help          print this help\n"
 	"\n"
-	"Signals: TERM/INT/QUIT stop every program in reverse priority order and exit 0.\n"
+	"Signals: TERM/INT/QUIT stop every program in reverse priority order and exit 0;\n"
+	"HUP re-reads FILE (only what changed is restarted); USR2 re-executes vigild in place,\n"
+	"keeping every program running (an upgrade without downtime).\n"
 	"Exit codes: 0 ok, 1 failed, 2 usage, 100 configuration error, 111 temporary failure\n"
 	"(resource exhaustion, or another vigild holds the state directory's lock).\n"
 	"Environment: VIGIL_PLUGIN_PATH (used when the config sets no plugin_path),\n"
@@ -154,29 +156,6 @@ static void notify_ready(void)
 	close(fd);
 }
 
-static void on_signal(int signo, void *arg)
-{
-	(void)arg;
-	switch (signo) {
-	case SIGCHLD:
-		sup_reap();
-		break;
-	case SIGTERM:
-	case SIGINT:
-	case SIGQUIT: {
-		char why[64];
-		snprintf(why, sizeof why, "signal SIG%s", util_signal_name(signo));
-		sup_shutdown(why);
-		break;
-	}
-	case SIGHUP:
-		log_warn("SIGHUP: reloading the configuration is not supported yet");
-		break;
-	default:
-		break;
-	}
-}
-
 /* Keeps 0-2 open so no file we open later becomes a child's stdio by accident. */
 static void ensure_stdio(void)
 {
@@ -207,9 +186,144 @@ static int count_programs(const struct vigil_conf *conf)
 	return n;
 }
 
+/* The daemon's long-lived state, for reload and reexec. */
+static struct {
+	char *config;            /* the -c argument, as given (reload and reexec read it again) */
+	char self[PATH_MAX];     /* our binary, resolved at startup: reexec runs what is there now */
+	struct vigil_conf *conf; /* the configuration the plugins were started with */
+	struct loader_set plugins;
+	int reexec_pending;
+	char *notify;            /* NOTIFY_SOCKET we were started with: told READY after a reexec */
+} D;
+
+static void publish_rejected(const char *file, const char *msg)
+{
+	struct vigil_ev_config_rejected e = {
+		.hdr = {.type = VIGIL_EV_CONFIG_REJECTED, .size = sizeof e},
+		.config_file = file,
+		.error = msg,
+	};
+	bus_publish(&e.hdr);
+}
+
+/* Loads and checks the configuration file the way startup does, plugins included. */
+static struct vigil_conf *load_checked(struct conf_error *err)
+{
+	struct vigil_conf *conf = NULL;
+	if (conf_load(D.config, &conf, err) < 0)
+		return NULL;
+	if (!conf->plugin_path || !conf->plugin_path[0]) {
+		util_strv_free(conf->plugin_path);
+		conf->plugin_path = default_plugin_path();
+	}
+	struct loader_set probe = {0};
+	int r = loader_open(conf, &probe, err);
+	loader_close(&probe);
+	if (r < 0) {
+		conf_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+static int do_reload(char *msg, size_t len)
+{
+	struct conf_error err;
+	struct vigil_conf *conf = load_checked(&err);
+	if (!conf) {
+		log_error("reload rejected, nothing changed: %s", err.msg);
+		publish_rejected(D.config, err.msg);
+		snprintf(msg, len, "%s", err.msg);
+		return -1;
+	}
+	if (sup_reload(conf, msg, len) < 0) {
+		log_error("reload rejected, nothing changed: %s", msg);
+		publish_rejected(conf->file, msg);
+		conf_free(conf);
+		return -1;
+	}
+	return 0;
+}
+
+static void reexec_now(void *arg)
+{
+	(void)arg;
+	D.reexec_pending = 0;
+	struct conf_error err;
+	/* The next image must start: check its configuration while we can still say no. */
+	struct vigil_conf *conf = load_checked(&err);
+	if (!conf) {
+		log_error("reexec cancelled, the configuration is rejected: %s", err.msg);
+		publish_rejected(D.config, err.msg);
+		return;
+	}
+	conf_free(conf);
+	if (access(D.self, X_OK) < 0) {
+		log_error("reexec cancelled: %s: %s", D.self, strerror(errno));
+		return;
+	}
+	char state[PATH_MAX];
+	snprintf(state, sizeof state, "%s/reexec.state", D.conf->state_dir);
+	int r = sup_save_state(state);
+	if (r < 0) {
+		log_error("reexec cancelled: cannot write %s: %s", state, strerror(-r));
+		return;
+	}
+	log_info("re-executing %s (%zu instances handed over)", D.self, sup_count());
+	/* Stores flush and frontends close their sockets; the children stay ours. */
+	while (bus_pending())
+		bus_dispatch(SIZE_MAX);
+	loader_close(&D.plugins);
+	char *argv[] = {D.self, "-c", D.config, "--reexec-state", state, NULL};
+	if (D.notify)
+		setenv("NOTIFY_SOCKET", D.notify, 1);
+	execv(D.self, argv);
+	/* Too late to go back: the plugins are closed. The next start adopts the children. */
+	log_error("exec %s failed: %s; exiting (the next vigild adopts the programs)", D.self,
+	          strerror(errno));
+	_exit(EXIT_TEMP);
+}
+
+static int do_reexec(void)
+{
+	if (sup_shutting_down())
+		return -ESHUTDOWN;
+	if (!D.reexec_pending && loop_timer_add(0, 0, reexec_now, NULL))
+		D.reexec_pending = 1;
+	return 0;
+}
+
+static void on_signal(int signo, void *arg)
+{
+	(void)arg;
+	char msg[CONF_ERR_MAX];
+	switch (signo) {
+	case SIGCHLD:
+		sup_reap();
+		break;
+	case SIGTERM:
+	case SIGINT:
+	case SIGQUIT: {
+		char why[64];
+		snprintf(why, sizeof why, "signal SIG%s", util_signal_name(signo));
+		sup_shutdown(why);
+		break;
+	}
+	case SIGHUP:
+		log_info("SIGHUP: reloading %s", D.config);
+		do_reload(msg, sizeof msg);
+		break;
+	case SIGUSR2:
+		do_reexec();
+		break;
+	default:
+		break;
+	}
+}
+
 int main(int argc, char **argv)
 {
-	const char *file = NULL;
+	const char *file = NULL, *reexec_state = NULL;
 	int check = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -219,6 +333,8 @@ int main(int argc, char **argv)
 			file = a + 9;
 		} else if (strcmp(a, "--check-config") == 0) {
 			check = 1;
+		} else if (strcmp(a, "--reexec-state") == 0 && i + 1 < argc) {
+			reexec_state = argv[++i];
 		} else if (strcmp(a, "--version") == 0) {
 			printf("vigild %s (plugin ABI %d.%d)\n", VIGIL_VERSION_STRING, VIGIL_ABI_MAJOR,
 			       VIGIL_ABI_MINOR);
@@ -238,47 +354,49 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	ensure_stdio();
+	D.config = util_xstrdup(file);
+	if (!realpath("/proc/self/exe", D.self))
+		snprintf(D.self, sizeof D.self, "%s", argv[0]);
 
 	struct conf_error err;
-	struct vigil_conf *conf = NULL;
-	int r = conf_load(file, &conf, &err);
-	if (r < 0) {
+	struct vigil_conf *conf = load_checked(&err);
+	if (!conf) {
 		fprintf(stderr, "vigild: %s\n", err.msg);
-		return r == -1 ? EXIT_CONFIG : EXIT_TEMP;
-	}
-	if (!conf->plugin_path || !conf->plugin_path[0]) {
-		util_strv_free(conf->plugin_path);
-		conf->plugin_path = default_plugin_path();
-	}
-	struct loader_set plugins = {0};
-	if (loader_open(conf, &plugins, &err) < 0) {
-		fprintf(stderr, "vigild: %s\n", err.msg);
-		loader_close(&plugins);
-		conf_free(conf);
+		free(D.config);
 		return EXIT_CONFIG;
 	}
+	D.conf = conf;
 	if (check) {
 		printf("vigild: %s: configuration OK (%d program instances, %zu plugin instances)\n",
-		       conf->file, count_programs(conf), plugins.count);
-		loader_close(&plugins);
+		       conf->file, count_programs(conf), conf->nplugins);
 		conf_free(conf);
+		free(D.config);
 		return 0;
 	}
+	struct loader_set *plugins = &D.plugins;
+	int r = loader_open(conf, plugins, &err);
+	if (r < 0) { /* the file changed since load_checked */
+		fprintf(stderr, "vigild: %s\n", err.msg);
+		conf_free(conf);
+		free(D.config);
+		return EXIT_CONFIG;
+	}
 
-	int rc = EXIT_TEMP;
+	int rc = EXIT_TEMP, lockfd = -1;
+	char *notify = NULL;
 	r = mkdir_p(conf->state_dir, 0750);
 	if (r < 0) {
 		fprintf(stderr, "vigild: cannot create state_dir %s: %s\n", conf->state_dir,
 		        strerror(-r));
 		goto out_plugins;
 	}
-	int lockfd = take_lock(conf->state_dir);
+	lockfd = take_lock(conf->state_dir);
 	if (lockfd < 0)
 		goto out_plugins;
 	r = log_open(conf->log_file);
 	if (r < 0) {
 		fprintf(stderr, "vigild: cannot open log_file %s: %s\n", conf->log_file, strerror(-r));
-		goto out_lock;
+		goto out_plugins;
 	}
 	log_set_level((enum vigil_log_level)conf->log_level);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
@@ -286,26 +404,27 @@ int main(int argc, char **argv)
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	/* Our own readiness socket is for us only, never for the programs we start. */
-	char *notify = getenv("NOTIFY_SOCKET") ? util_xstrdup(getenv("NOTIFY_SOCKET")) : NULL;
+	notify = getenv("NOTIFY_SOCKET") ? util_xstrdup(getenv("NOTIFY_SOCKET")) : NULL;
+	D.notify = notify;
 	unsetenv("NOTIFY_SOCKET");
 
 	static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2, 0};
 	r = loop_init(sigs);
 	if (r < 0 || bus_init() < 0) {
 		log_error("cannot set up the event loop: %s", strerror(-r));
-		goto out_notify;
+		goto out_plugins;
 	}
 	loop_on_signal(on_signal, NULL);
-	host_set_shutdown(sup_shutdown);
-	const struct vigil_host *host = host_table(&plugins, conf->state_dir);
+	host_set_daemon(sup_shutdown, do_reload, do_reexec);
+	const struct vigil_host *host = host_table(plugins, conf->state_dir);
 	loader_set_release_hook(host_release_instance);
-	if (loader_init_all(&plugins, host, &err) < 0) {
+	if (loader_init_all(plugins, host, &err) < 0) {
 		log_error("%s", err.msg);
 		rc = EXIT_CONFIG;
 		goto out_loop;
 	}
-	sup_init(conf, &plugins);
-	if (loader_start_all(&plugins, &err) < 0) {
+	sup_init(conf, plugins);
+	if (loader_start_all(plugins, &err) < 0) {
 		log_error("%s", err.msg);
 		goto out_loop;
 	}
@@ -320,6 +439,15 @@ int main(int argc, char **argv)
 		.programs = (uint32_t)sup_count(),
 	};
 	bus_publish(&started.hdr);
+	if (reexec_state) {
+		r = sup_restore_state(reexec_state);
+		if (r < 0)
+			log_error("cannot read the reexec state %s: %s; adopting from the registry",
+			          reexec_state, strerror(-r));
+		unlink(reexec_state);
+	}
+	if (!reexec_state || r < 0)
+		sup_recover(conf->orphans);
 	sup_start_all();
 	if (notify) {
 		setenv("NOTIFY_SOCKET", notify, 1);
@@ -333,15 +461,15 @@ int main(int argc, char **argv)
 out_loop:
 	/* Policies still hold per-instance memory: free the instances before the plugins. */
 	sup_fini();
-	loader_close(&plugins);
+	loader_close(plugins);
 	bus_fini();
 	loop_fini();
-out_notify:
-	free(notify);
-out_lock:
-	close(lockfd);
 out_plugins:
-	loader_close(&plugins); /* a no-op when already closed */
+	loader_close(plugins); /* a no-op when already closed */
+	free(notify);
+	if (lockfd >= 0)
+		close(lockfd);
 	conf_free(conf);
+	free(D.config);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,30 +22,16 @@
 #include "logcap.h"
 #include "loop.h"
 #include "inst.h"
+#include "sup_int.h"
 #include "spawn.h"
 #include "util.h"
 
 extern char **environ;
 
-static struct sup {
-	const struct vigil_conf *conf;
-	struct loader_set *plugins;
-	struct vigil_instance *store;
-	struct proc **procs; /* config order */
-	size_t nprocs;
-	struct proc **pidtab; /* open addressing, pid -> proc */
-	size_t pidcap;
-	size_t pidcount, pidtombs;
-	int shutting_down;
-	struct loop_timer *shutdown_timer;
-	char boot_id[40];
-	struct vigil_sub *metrics_sub;
-} S;
+struct sup_state sup_g;
 
-static void step(struct proc *p, enum fsm_event ev);
+
 static void advance_shutdown(void);
-static void start_waiting(void);
-static void request_stop(struct proc *p, const char *reason);
 static void on_runtime_limit(void *arg);
 
 /* --- pid table ------------------------------------------------------------------------- */
@@ -59,7 +46,7 @@ static size_t pid_slot(pid_t pid, size_t cap)
 	return ((size_t)pid * 2654435761u) & (cap - 1);
 }
 
-static void pid_put(struct proc *p)
+void sup_pid_put(struct proc *p)
 {
 	if (S.pidcap == 0 || (S.pidcount + S.pidtombs + 1) * 2 >= S.pidcap) {
 		size_t cap = S.pidcap ? S.pidcap : 256;
@@ -89,7 +76,7 @@ static void pid_put(struct proc *p)
 	S.pidcount++;
 }
 
-static struct proc *pid_get(pid_t pid, size_t *slot)
+struct proc *sup_pid_get(pid_t pid, size_t *slot)
 {
 	if (!S.pidcap)
 		return NULL;
@@ -106,10 +93,10 @@ static struct proc *pid_get(pid_t pid, size_t *slot)
 	return NULL;
 }
 
-static void pid_del(struct proc *p)
+void sup_pid_del(struct proc *p)
 {
 	size_t slot;
-	if (pid_get(p->pid, &slot) == p) {
+	if (sup_pid_get(p->pid, &slot) == p) {
 		S.pidtab[slot] = PROC_TOMB;
 		S.pidcount--;
 		S.pidtombs++;
@@ -118,14 +105,14 @@ static void pid_del(struct proc *p)
 
 /* --- helpers ----------------------------------------------------------------------------- */
 
-static int is_down(const struct proc *p)
+int sup_is_down(const struct proc *p)
 {
 	return p->pid == 0 && p->pgid == 0 &&
 	       (p->state == VIGIL_PROC_STOPPED || p->state == VIGIL_PROC_EXITED ||
 	        p->state == VIGIL_PROC_FATAL || p->state == VIGIL_PROC_UNKNOWN);
 }
 
-static void cancel_timer(struct proc *p)
+void sup_cancel_timer(struct proc *p)
 {
 	if (p->timer) {
 		loop_timer_cancel(p->timer);
@@ -137,12 +124,12 @@ static void on_timer(void *arg)
 {
 	struct proc *p = arg;
 	p->timer = NULL;
-	step(p, FE_TIMEOUT);
+	sup_step(p, FE_TIMEOUT);
 }
 
-static void arm_timer(struct proc *p, int64_t ms)
+void sup_arm_timer(struct proc *p, int64_t ms)
 {
-	cancel_timer(p);
+	sup_cancel_timer(p);
 	if (ms > 0)
 		p->timer = loop_timer_add((uint64_t)ms, 0, on_timer, p);
 }
@@ -157,7 +144,7 @@ static int is_success(const struct proc *p)
 	return 0;
 }
 
-static void store_put(struct proc *p)
+void sup_store_put(struct proc *p)
 {
 	const struct vigil_store_ops *ops = S.store ? S.store->desc.ops : NULL;
 	if (!ops || !p->pid)
@@ -179,7 +166,7 @@ static void store_put(struct proc *p)
 		log_debug("registry put %s: %s", p->name, strerror(-r));
 }
 
-static void store_remove(struct proc *p)
+void sup_store_remove(struct proc *p)
 {
 	const struct vigil_store_ops *ops = S.store ? S.store->desc.ops : NULL;
 	if (ops)
@@ -188,7 +175,19 @@ static void store_remove(struct proc *p)
 
 /* Sends sig to the instance: its whole tree when kill_tree (a monitor may know better than
  * the process group, e.g. a cgroup), else the main process. */
-static void signal_proc(struct proc *p, int sig)
+/* Signals the main process; through its pidfd when it is adopted (not our child, so its pid
+ * could be reused without a zombie holding it). */
+void sup_kill_main(struct proc *p, int sig)
+{
+	if (!p->pid)
+		return;
+	if (p->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0);
+	else
+		kill(p->pid, sig);
+}
+
+void sup_signal(struct proc *p, int sig)
 {
 	if (p->prog->kill_tree && p->pgid) {
 		struct vigil_proc_info info;
@@ -202,13 +201,12 @@ static void signal_proc(struct proc *p, int sig)
 		if (kill(-p->pgid, sig) == 0 || !p->pid)
 			return;
 	}
-	if (p->pid)
-		kill(p->pid, sig);
+	sup_kill_main(p, sig);
 }
 
 /* --- events -------------------------------------------------------------------------------- */
 
-static void publish_state(struct proc *p, enum fsm_event ev)
+void sup_publish_state(struct proc *p, enum fsm_event ev)
 {
 	switch (p->state) {
 	case VIGIL_PROC_STARTING:
@@ -260,7 +258,7 @@ static void publish_state(struct proc *p, enum fsm_event ev)
 			.pid = p->last_pid,
 			.exit_code = p->exit_code,
 			.signal = p->exit_signal,
-			.status_known = 1,
+			.status_known = !p->status_unknown,
 			.expected = !p->spawn_failed && (p->state == VIGIL_PROC_STOPPED || is_success(p)),
 			.runtime_ms = p->runtime_ms,
 			.reason = p->last_reason,
@@ -313,7 +311,7 @@ static void close_spawn_pipe(struct proc *p)
 	}
 }
 
-static int open_capture(struct proc *p, struct logcap *lc, const char *stream)
+int sup_open_capture(struct proc *p, struct logcap *lc, const char *stream)
 {
 	if (lc->wfd >= 0)
 		return 0;
@@ -408,7 +406,7 @@ static void release_child(struct proc *p, int holdfd)
 	close(holdfd);
 }
 
-static void detach_monitors(struct proc *p)
+void sup_detach_monitors(struct proc *p)
 {
 	struct vigil_proc_info info;
 	proc_fill_info(p, &info);
@@ -446,6 +444,7 @@ static void do_spawn(struct proc *p)
 
 	p->spawn_error[0] = '\0';
 	p->spawn_failed = 0;
+	p->status_unknown = 0;
 	p->exit_code = -1;
 	p->exit_signal = 0;
 	p->spawn_us = loop_now_us();
@@ -453,14 +452,14 @@ static void do_spawn(struct proc *p)
 	p->started_at_ms = loop_wall_ms();
 
 	if (g->stdout_mode == OUT_LOG) {
-		if (open_capture(p, &p->out, "out") < 0)
+		if (sup_open_capture(p, &p->out, "out") < 0)
 			goto fail;
 		req.stdout_fd = p->out.wfd;
 	} else if (g->stdout_mode == OUT_INHERIT) {
 		req.stdout_fd = SPAWN_FD_INHERIT;
 	}
 	if (g->stderr_mode == OUT_LOG) {
-		if (open_capture(p, &p->err, "err") < 0)
+		if (sup_open_capture(p, &p->err, "err") < 0)
 			goto fail;
 		req.stderr_fd = p->err.wfd;
 	} else if (g->stderr_mode == OUT_STDOUT) {
@@ -499,19 +498,19 @@ static void do_spawn(struct proc *p)
 	}
 	p->pgid = p->pid;
 	p->last_pid = p->pid;
-	pid_put(p);
+	sup_pid_put(p);
 	if (hold[1] >= 0)
 		release_child(p, hold[1]);
 	p->spawn_watch = loop_watch(p->spawn_fd, EPOLLIN, on_spawn_pipe, p);
 	if (!p->spawn_watch)
 		log_error("%s: cannot watch the spawn pipe: %s", p->name, strerror(errno));
-	arm_timer(p, g->start_timeout_ms);
+	sup_arm_timer(p, g->start_timeout_ms);
 	if (g->limit_runtime_ms > 0)
 		p->runtime_timer =
 			loop_timer_add((uint64_t)g->limit_runtime_ms, 0, on_runtime_limit, p);
 	free(path);
 	util_strv_free(env);
-	store_put(p);
+	sup_store_put(p);
 	return;
 fail:
 	free(path);
@@ -520,7 +519,7 @@ fail:
 	p->last_reason = "spawn-failed";
 	p->runtime_ms = 0;
 	log_warn("%s: %s", p->name, p->spawn_error);
-	step(p, FE_SPAWN_FAILED);
+	sup_step(p, FE_SPAWN_FAILED);
 }
 
 /* limit_runtime: the run is over its time; on_limit says what that means. */
@@ -553,14 +552,14 @@ static void on_runtime_limit(void *arg)
 		return;
 	}
 	p->restart_after_stop = action == ON_LIMIT_RESTART;
-	request_stop(p, "limit");
+	sup_request_stop(p, "limit");
 }
 
 static void on_ready_delay(void *arg)
 {
 	struct proc *p = arg;
 	p->ready_timer = NULL;
-	step(p, FE_READY);
+	sup_step(p, FE_READY);
 }
 
 /* The exec outcome is known: EOF means exec succeeded. */
@@ -578,13 +577,13 @@ static void spawn_outcome(struct proc *p)
 		log_warn("%s: %s", p->name, msg);
 		return;
 	}
-	step(p, FE_SPAWNED);
+	sup_step(p, FE_SPAWNED);
 	if (p->state != VIGIL_PROC_STARTING)
 		return;
 	if (p->prog->ready == READY_DELAY && p->prog->ready_delay_ms > 0)
 		p->ready_timer = loop_timer_add((uint64_t)p->prog->ready_delay_ms, 0, on_ready_delay, p);
 	else
-		step(p, FE_READY);
+		sup_step(p, FE_READY);
 }
 
 static void on_spawn_pipe(int fd, uint32_t events, void *arg)
@@ -640,7 +639,7 @@ static enum fsm_event decide(struct proc *p)
 
 /* --- the state machine driver ------------------------------------------------------------ */
 
-static void step(struct proc *p, enum fsm_event ev)
+void sup_step(struct proc *p, enum fsm_event ev)
 {
 	struct fsm_step st;
 	if (fsm_step(p->state, ev, &st) < 0) {
@@ -659,14 +658,14 @@ static void step(struct proc *p, enum fsm_event ev)
 		p->state_since_ms = loop_wall_ms();
 	}
 	if (st.actions & FA_CANCEL_TIMER) {
-		cancel_timer(p);
+		sup_cancel_timer(p);
 		if (p->ready_timer) {
 			loop_timer_cancel(p->ready_timer);
 			p->ready_timer = NULL;
 		}
 	}
 	if ((st.actions & FA_PUBLISH) && (st.next != prev || ev == FE_SPAWNED))
-		publish_state(p, ev);
+		sup_publish_state(p, ev);
 	if (st.actions & FA_SPAWN) {
 		if (ev == FE_RESTART_NOW || ev == FE_TIMEOUT)
 			p->restarts++;
@@ -675,57 +674,59 @@ static void step(struct proc *p, enum fsm_event ev)
 	}
 	if (st.actions & FA_SIGNAL_STOP) {
 		if (p->pid) {
-			signal_proc(p, p->prog->stop_signal);
+			sup_signal(p, p->prog->stop_signal);
 			if (p->prog->stop_signal != SIGKILL && p->prog->stop_signal != SIGCONT)
-				signal_proc(p, SIGCONT); /* a stopped process must wake to die */
+				sup_signal(p, SIGCONT); /* a stopped process must wake to die */
 		}
-		arm_timer(p, p->prog->stop_timeout_ms);
+		sup_arm_timer(p, p->prog->stop_timeout_ms);
 	}
 	if (st.actions & FA_SIGNAL_KILL) {
 		log_warn("%s: still alive %lld ms after SIG%s, sending SIGKILL", p->name,
 		         (long long)p->prog->stop_timeout_ms, util_signal_name(p->prog->stop_signal));
-		signal_proc(p, SIGKILL);
+		sup_signal(p, SIGKILL);
 		if (p->pgid)
 			kill(-p->pgid, SIGKILL);
 	}
 	if (st.actions & FA_ARM_BACKOFF)
-		arm_timer(p, p->backoff_ms);
+		sup_arm_timer(p, p->backoff_ms);
 	if (st.actions & FA_DECIDE) {
-		step(p, decide(p));
+		sup_step(p, decide(p));
 		return;
 	}
 	if (st.next == VIGIL_PROC_RUNNING && prev != VIGIL_PROC_RUNNING)
-		start_waiting();
+		sup_start_waiting();
 	if (st.next == VIGIL_PROC_STOPPED && prev == VIGIL_PROC_STOPPING) {
-		store_remove(p);
+		sup_store_remove(p);
 		if (p->start_timed_out) {
 			p->start_timed_out = 0;
-			step(p, decide(p));
+			sup_step(p, decide(p));
 			return;
 		}
 		if (p->restart_after_stop && !S.shutting_down) {
 			p->restart_after_stop = 0;
 			p->want_down = 0;
-			step(p, FE_START);
+			sup_step(p, FE_START);
 			return;
 		}
 	}
-	if (S.shutting_down && is_down(p))
+	if (p->removing && sup_is_down(p))
+		sup_schedule_sweep();
+	if (S.shutting_down && sup_is_down(p))
 		advance_shutdown();
 }
 
 /* --- reaping ------------------------------------------------------------------------------ */
 
-static void finish_exit(struct proc *p)
+void sup_finish_exit(struct proc *p)
 {
-	detach_monitors(p);
-	store_remove(p);
-	step(p, FE_EXIT);
+	sup_detach_monitors(p);
+	sup_store_remove(p);
+	sup_step(p, FE_EXIT);
 }
 
 static void on_main_exit(struct proc *p, int status, const struct rusage *ru)
 {
-	pid_del(p);
+	sup_pid_del(p);
 	if (p->spawn_fd >= 0)
 		spawn_outcome(p); /* the exec report is in the pipe by now */
 	close_spawn_pipe(p);
@@ -768,7 +769,7 @@ static void on_main_exit(struct proc *p, int status, const struct rusage *ru)
 		kill(-p->pgid, SIGKILL);
 	}
 	p->pgid = 0;
-	finish_exit(p);
+	sup_finish_exit(p);
 }
 
 void sup_reap(void)
@@ -779,7 +780,7 @@ void sup_reap(void)
 		pid_t pid = wait4(-1, &status, WNOHANG, &ru);
 		if (pid <= 0)
 			break;
-		struct proc *p = pid_get(pid, NULL);
+		struct proc *p = sup_pid_get(pid, NULL);
 		if (p)
 			on_main_exit(p, status, &ru);
 	}
@@ -788,7 +789,7 @@ void sup_reap(void)
 		struct proc *p = S.procs[i];
 		if (!p->pid && p->pgid && kill(-p->pgid, 0) < 0 && errno == ESRCH) {
 			p->pgid = 0;
-			finish_exit(p);
+			sup_finish_exit(p);
 		}
 	}
 }
@@ -817,7 +818,7 @@ static int deps_ready(const struct proc *p)
 	return 1;
 }
 
-static void request_start(struct proc *p)
+void sup_request_start(struct proc *p)
 {
 	p->want_down = 0;
 	if (!deps_ready(p)) {
@@ -827,10 +828,10 @@ static void request_start(struct proc *p)
 		return;
 	}
 	p->waiting = 0;
-	step(p, FE_START);
+	sup_step(p, FE_START);
 }
 
-static void start_waiting(void)
+void sup_start_waiting(void)
 {
 	if (S.shutting_down)
 		return;
@@ -838,7 +839,7 @@ static void start_waiting(void)
 		struct proc *p = S.procs[i];
 		if (p->waiting && deps_ready(p)) {
 			p->waiting = 0;
-			step(p, FE_START);
+			sup_step(p, FE_START);
 		}
 	}
 }
@@ -857,17 +858,17 @@ void sup_start_all(void)
 	memcpy(order, S.procs, S.nprocs * sizeof *order);
 	qsort(order, S.nprocs, sizeof *order, cmp_priority);
 	for (size_t i = 0; i < S.nprocs; i++)
-		if (order[i]->prog->autostart)
-			request_start(order[i]);
+		if (order[i]->prog->autostart && !order[i]->recovered)
+			sup_request_start(order[i]);
 	free(order);
 }
 
-static void request_stop(struct proc *p, const char *reason)
+void sup_request_stop(struct proc *p, const char *reason)
 {
 	p->waiting = 0;
 	p->want_down = 1;
 	p->stop_reason = reason;
-	step(p, FE_STOP);
+	sup_step(p, FE_STOP);
 }
 
 /* May p stop now? Not while something that depends on it, or something of lower priority,
@@ -876,7 +877,7 @@ static int may_stop_now(const struct proc *p)
 {
 	for (size_t i = 0; i < S.nprocs; i++) {
 		const struct proc *q = S.procs[i];
-		if (q == p || is_down(q))
+		if (q == p || sup_is_down(q))
 			continue;
 		if (q->prog->priority < p->prog->priority)
 			return 0;
@@ -892,13 +893,13 @@ static void advance_shutdown(void)
 	size_t up = 0;
 	for (size_t i = 0; i < S.nprocs; i++) {
 		struct proc *p = S.procs[i];
-		if (is_down(p))
+		if (sup_is_down(p))
 			continue;
 		up++;
 		if (p->state == VIGIL_PROC_STOPPING)
 			continue;
 		if (p->state == VIGIL_PROC_BACKOFF || may_stop_now(p))
-			request_stop(p, "shutdown");
+			sup_request_stop(p, "shutdown");
 	}
 	if (up == 0) {
 		if (S.shutdown_timer) {
@@ -924,8 +925,8 @@ static void on_shutdown_timeout(void *arg)
 	log_warn("shutdown_timeout reached: killing what is left");
 	for (size_t i = 0; i < S.nprocs; i++) {
 		struct proc *p = S.procs[i];
-		if (!is_down(p)) {
-			signal_proc(p, SIGKILL);
+		if (!sup_is_down(p)) {
+			sup_signal(p, SIGKILL);
 			if (p->pgid)
 				kill(-p->pgid, SIGKILL);
 		}
@@ -1008,23 +1009,22 @@ int sup_control(const char *target, enum vigil_proc_action action, int signo)
 		case VIGIL_ACT_START:
 			proc_policy_reset(p);
 			if (p->state != VIGIL_PROC_RUNNING && p->state != VIGIL_PROC_STARTING)
-				request_start(p);
+				sup_request_start(p);
 			break;
 		case VIGIL_ACT_STOP:
-			request_stop(p, "operator");
+			sup_request_stop(p, "operator");
 			break;
 		case VIGIL_ACT_RESTART:
 			proc_policy_reset(p);
 			if (p->pid) {
 				p->restart_after_stop = 1;
-				request_stop(p, "restart");
+				sup_request_stop(p, "restart");
 			} else {
-				request_start(p);
+				sup_request_start(p);
 			}
 			break;
 		case VIGIL_ACT_SIGNAL:
-			if (p->pid)
-				kill(p->pid, signo);
+			sup_kill_main(p, signo);
 			break;
 		default:
 			return -EINVAL;
@@ -1042,7 +1042,7 @@ size_t sup_count(void)
 
 /* --- metrics cache ------------------------------------------------------------------------- */
 
-static struct proc *find_instance(const char *name)
+struct proc *sup_find(const char *name)
 {
 	if (!name)
 		return NULL;
@@ -1055,7 +1055,7 @@ static struct proc *find_instance(const char *name)
 static void on_metrics(const struct vigil_event *ev, void *arg)
 {
 	(void)arg;
-	struct proc *p = find_instance(ev->subject);
+	struct proc *p = sup_find(ev->subject);
 	if (!p)
 		return;
 	if (ev->type == VIGIL_EV_METRICS_SAMPLE) {
@@ -1118,7 +1118,7 @@ void sup_fini(void)
 		bus_unsubscribe(S.metrics_sub);
 	for (size_t i = 0; i < S.nprocs; i++) {
 		struct proc *p = S.procs[i];
-		cancel_timer(p);
+		sup_cancel_timer(p);
 		if (p->ready_timer)
 			loop_timer_cancel(p->ready_timer);
 		if (p->runtime_timer)
@@ -1128,7 +1128,10 @@ void sup_fini(void)
 	}
 	if (S.shutdown_timer)
 		loop_timer_cancel(S.shutdown_timer);
+	if (S.sweep_timer)
+		loop_timer_cancel(S.sweep_timer);
 	free(S.procs);
 	free(S.pidtab);
+	sup_reload_fini();
 	memset(&S, 0, sizeof S);
 }

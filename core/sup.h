@@ -30,4 +30,21 @@ int sup_control(const char *target, enum vigil_proc_action action, int signo);
 
 size_t sup_count(void);
 
+/* At startup, after sup_init: every registry entry of the store that claims to be alive is
+ * verified (pidfd + start time + boot id) and then, per `orphans`, adopted (watched through
+ * its pidfd), killed and started afresh, or left alone; entries whose process is gone are
+ * closed as `lost`. */
+void sup_recover(int orphans);
+
+/* reexec: writes what the next image needs to take over every child; reads it back there
+ * (instead of sup_recover). 0 or -errno. */
+int sup_save_state(const char *path);
+int sup_restore_state(const char *path);
+
+/* Applies a new configuration: added programs start, removed ones stop and go, changed ones
+ * restart, unchanged ones keep running untouched. The caller validated newconf (conf_load and
+ * the plugin checks); sup owns it from now on. 0, or -1 with err filled when the change cannot
+ * be applied live (nothing changed then). */
+int sup_reload(struct vigil_conf *newconf, char *err, size_t len);
+
 #endif

@@ -319,30 +319,33 @@ struct serializer {
 	int (*fn)(json_t *o, const struct vigil_event *ev);
 };
 
-#define SER(T, S, F) {T, sizeof(struct S), F}
+#define SER(T, S, F)                                                                               \
+	{                                                                                          \
+		T, sizeof(struct S), F                                                             \
+	}
 
 static const struct serializer serializers[] = {
-	SER(VIGIL_EV_SUPERVISOR_STARTED, vigil_ev_supervisor_started, ser_supervisor_started),
-	SER(VIGIL_EV_SUPERVISOR_STOPPING, vigil_ev_supervisor_stopping, ser_supervisor_stopping),
-	SER(VIGIL_EV_CONFIG_RELOADED, vigil_ev_config_reloaded, ser_config_reloaded),
-	SER(VIGIL_EV_CONFIG_REJECTED, vigil_ev_config_rejected, ser_config_rejected),
-	SER(VIGIL_EV_PROCESS_STARTING, vigil_ev_process_starting, ser_process_starting),
-	SER(VIGIL_EV_PROCESS_RUNNING, vigil_ev_process_running, ser_process_running),
-	SER(VIGIL_EV_PROCESS_READY, vigil_ev_process_ready, ser_process_ready),
-	SER(VIGIL_EV_PROCESS_STOPPING, vigil_ev_process_stopping, ser_process_stopping),
-	SER(VIGIL_EV_PROCESS_EXITED, vigil_ev_process_exited, ser_process_exited),
-	SER(VIGIL_EV_PROCESS_BACKOFF, vigil_ev_process_backoff, ser_process_backoff),
-	SER(VIGIL_EV_PROCESS_FATAL, vigil_ev_process_fatal, ser_process_fatal),
-	SER(VIGIL_EV_PROCESS_ADOPTED, vigil_ev_process_adopted, ser_process_adopted),
-	SER(VIGIL_EV_TASK_QUEUED, vigil_ev_task_queued, ser_task_queued),
-	SER(VIGIL_EV_TASK_FINISHED, vigil_ev_task_finished, ser_task_finished),
-	SER(VIGIL_EV_METRICS_SAMPLE, vigil_ev_metrics_sample, ser_metrics_sample),
-	SER(VIGIL_EV_HEALTH_CHANGED, vigil_ev_health_changed, ser_health_changed),
-	SER(VIGIL_EV_LIMIT_VIOLATED, vigil_ev_limit_violated, ser_limit_violated),
-	SER(VIGIL_EV_ALERT_RAISED, vigil_ev_alert, ser_alert),
-	SER(VIGIL_EV_ALERT_CLEARED, vigil_ev_alert, ser_alert),
-	SER(VIGIL_EV_METRIC_CUSTOM, vigil_ev_metric_custom, ser_metric_custom),
-	SER(VIGIL_EV_STORE_FAILED, vigil_ev_store_failed, ser_store_failed),
+    SER(VIGIL_EV_SUPERVISOR_STARTED, vigil_ev_supervisor_started, ser_supervisor_started),
+    SER(VIGIL_EV_SUPERVISOR_STOPPING, vigil_ev_supervisor_stopping, ser_supervisor_stopping),
+    SER(VIGIL_EV_CONFIG_RELOADED, vigil_ev_config_reloaded, ser_config_reloaded),
+    SER(VIGIL_EV_CONFIG_REJECTED, vigil_ev_config_rejected, ser_config_rejected),
+    SER(VIGIL_EV_PROCESS_STARTING, vigil_ev_process_starting, ser_process_starting),
+    SER(VIGIL_EV_PROCESS_RUNNING, vigil_ev_process_running, ser_process_running),
+    SER(VIGIL_EV_PROCESS_READY, vigil_ev_process_ready, ser_process_ready),
+    SER(VIGIL_EV_PROCESS_STOPPING, vigil_ev_process_stopping, ser_process_stopping),
+    SER(VIGIL_EV_PROCESS_EXITED, vigil_ev_process_exited, ser_process_exited),
+    SER(VIGIL_EV_PROCESS_BACKOFF, vigil_ev_process_backoff, ser_process_backoff),
+    SER(VIGIL_EV_PROCESS_FATAL, vigil_ev_process_fatal, ser_process_fatal),
+    SER(VIGIL_EV_PROCESS_ADOPTED, vigil_ev_process_adopted, ser_process_adopted),
+    SER(VIGIL_EV_TASK_QUEUED, vigil_ev_task_queued, ser_task_queued),
+    SER(VIGIL_EV_TASK_FINISHED, vigil_ev_task_finished, ser_task_finished),
+    SER(VIGIL_EV_METRICS_SAMPLE, vigil_ev_metrics_sample, ser_metrics_sample),
+    SER(VIGIL_EV_HEALTH_CHANGED, vigil_ev_health_changed, ser_health_changed),
+    SER(VIGIL_EV_LIMIT_VIOLATED, vigil_ev_limit_violated, ser_limit_violated),
+    SER(VIGIL_EV_ALERT_RAISED, vigil_ev_alert, ser_alert),
+    SER(VIGIL_EV_ALERT_CLEARED, vigil_ev_alert, ser_alert),
+    SER(VIGIL_EV_METRIC_CUSTOM, vigil_ev_metric_custom, ser_metric_custom),
+    SER(VIGIL_EV_STORE_FAILED, vigil_ev_store_failed, ser_store_failed),
 };
 
 json_t *vjson_event(const struct vigil_event *ev, const char *type_name)
@@ -399,8 +402,8 @@ json_t *vjson_proc_info(const struct vigil_proc_info *info, int64_t now_ms)
 	     put(o, "pid", info->pid > 0 ? json_integer(info->pid) : json_null()) |
 	     put_known(o, "uptime_s", uptime) | put_int(o, "restarts", info->restarts) |
 	     put_known(o, "exit_code", info->exit_code) |
-	     put(o, "exit_signal", info->exit_signal > 0 ? json_integer(info->exit_signal)
-	                                                  : json_null()) |
+	     put(o, "exit_signal",
+	         info->exit_signal > 0 ? json_integer(info->exit_signal) : json_null()) |
 	     put_str(o, "reason", info->last_reason) | put_real_known(o, "cpu_pct", info->cpu_pct) |
 	     put_known(o, "rss_bytes", info->rss_bytes) | put_known(o, "health", info->health) |
 	     put_str(o, "priority", vigil_priority_name(info->priority)) |

@@ -150,14 +150,26 @@ static void open_events(struct vd *vd)
 	json_decref(ev);
 }
 
-int vd_try_start(struct vd *vd, const char *body, char *err_out, size_t len)
+static void close_events(struct vd *vd)
 {
-	memset(vd, 0, sizeof *vd);
-	vd->pid = -1;
-	write_config(vd, body);
+	if (vd->events_pid > 0) {
+		close(vd->events_fd);
+		free(vd->evbuf);
+		vd->evbuf = NULL;
+		kill(vd->events_pid, SIGTERM);
+		waitpid(vd->events_pid, NULL, 0);
+		vd->events_pid = 0;
+	}
+	json_decref(vd->backlog);
+	vd->backlog = NULL;
+}
 
+/* Starts vigild on the existing config; waits for READY=1 (or its exit). */
+static int launch(struct vd *vd, char *err_out, size_t len)
+{
 	char notify[300];
 	snprintf(notify, sizeof notify, "%s/notify.sock", vd->dir);
+	unlink(notify);
 	int ns = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", notify);
@@ -211,6 +223,65 @@ int vd_try_start(struct vd *vd, const char *body, char *err_out, size_t len)
 	}
 	open_events(vd);
 	return -1;
+}
+
+int vd_try_start(struct vd *vd, const char *body, char *err_out, size_t len)
+{
+	memset(vd, 0, sizeof *vd);
+	vd->pid = -1;
+	write_config(vd, body);
+	return launch(vd, err_out, len);
+}
+
+void vd_kill9(struct vd *vd)
+{
+	ck_assert_int_gt(vd->pid, 0);
+	kill(vd->pid, SIGKILL);
+	int status;
+	waitpid(vd->pid, &status, 0);
+	vd->pid = -1;
+	close_events(vd);
+}
+
+void vd_reexec(struct vd *vd)
+{
+	char notify[300];
+	snprintf(notify, sizeof notify, "%s/notify.sock", vd->dir);
+	unlink(notify);
+	int ns = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", notify);
+	ck_assert_int_eq(bind(ns, (struct sockaddr *)&sa, sizeof sa), 0);
+	close_events(vd);
+	ck_assert_int_eq(kill(vd->pid, SIGUSR2), 0);
+	struct pollfd p = {.fd = ns, .events = POLLIN};
+	char buf[256] = "";
+	long long deadline = vd_now_ms() + 20000;
+	while (!strstr(buf, "READY=1") && vd_now_ms() < deadline) {
+		if (poll(&p, 1, (int)(deadline - vd_now_ms())) <= 0)
+			continue;
+		ssize_t n = recv(ns, buf, sizeof buf - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+	}
+	close(ns);
+	ck_assert_msg(strstr(buf, "READY=1") != NULL, "vigild was not ready again after reexec");
+	open_events(vd);
+}
+
+void vd_relaunch(struct vd *vd)
+{
+	int r = launch(vd, NULL, 0);
+	ck_assert_msg(r == -1, "vigild exited with %d before becoming ready", r);
+}
+
+void vd_rewrite_config(struct vd *vd, const char *body)
+{
+	FILE *f = fopen(vd->config, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[vigil]\nstate_dir = %s\nplugin_path = %s\nlog_level = debug\n"
+	           "shutdown_timeout = 10s\n%s\n",
+	        vd->state, env_or("VIGIL_PLUGIN_DIR", "."), body);
+	fclose(f);
 }
 
 void vd_start(struct vd *vd, const char *body)
@@ -422,16 +493,7 @@ int vd_stop(struct vd *vd)
 		ck_assert_msg(r == 0, "vigild did not exit within 30 s of SIGTERM");
 		vd->pid = -1;
 	}
-	if (vd->events_pid > 0) {
-		close(vd->events_fd);
-		free(vd->evbuf);
-		vd->evbuf = NULL;
-		kill(vd->events_pid, SIGTERM);
-		waitpid(vd->events_pid, NULL, 0);
-		vd->events_pid = 0;
-	}
-	json_decref(vd->backlog);
-	vd->backlog = NULL;
+	close_events(vd);
 	/* Nothing this test started may survive the daemon. */
 	pid_t left[64];
 	int n = find_marked(vd->mark, left, 64);

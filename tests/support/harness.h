@@ -27,6 +27,15 @@ void vd_start(struct vd *vd, const char *config_body);
  * (e.g. a bad config), or -1 when it became ready. stderr_out gets what it printed. */
 int vd_try_start(struct vd *vd, const char *config_body, char *stderr_out, size_t len);
 
+/* SIGKILLs vigild (its programs live on) and closes the event stream. */
+void vd_kill9(struct vd *vd);
+/* Starts vigild again on the same config and state dir; waits until ready. */
+void vd_relaunch(struct vd *vd);
+/* Sends SIGUSR2 and waits until the re-executed vigild is ready again; reopens the events. */
+void vd_reexec(struct vd *vd);
+/* Replaces the config body (the [vigil] part stays as vd_start wrote it). */
+void vd_rewrite_config(struct vd *vd, const char *body);
+
 /* Waits for the next event of `type` (and subject, if not NULL), up to timeout_ms. Returns a
  * new reference (json_decref it) or NULL on timeout. Earlier unmatched events stay queued. */
 json_t *vd_wait_event(struct vd *vd, const char *type, const char *subject, int timeout_ms);

@@ -17,14 +17,14 @@
 #define LOG(ctl, lvl, ...) (ctl)->host->log((ctl)->self, VIGIL_LOG_##lvl, __VA_ARGS__)
 
 static const struct vigil_config_key ctl_keys[] = {
-	{"socket", VIGIL_KEY_PATH, "${state_dir}/vigil.sock", 0,
-	 "path of the control socket vigilctl connects to", NULL},
-	{"mode", VIGIL_KEY_MODE, "0660", 0, "permissions of the socket file", NULL},
-	{"allow_uids", VIGIL_KEY_LIST, NULL, 0,
-	 "users (names or numbers) allowed besides root and the daemon's own user", NULL},
-	{"allow_groups", VIGIL_KEY_LIST, NULL, 0,
-	 "groups (names or numbers) whose members are allowed", NULL},
-	VIGIL_KEYS_END,
+    {"socket", VIGIL_KEY_PATH, "${state_dir}/vigil.sock", 0,
+     "path of the control socket vigilctl connects to", NULL},
+    {"mode", VIGIL_KEY_MODE, "0660", 0, "permissions of the socket file", NULL},
+    {"allow_uids", VIGIL_KEY_LIST, NULL, 0,
+     "users (names or numbers) allowed besides root and the daemon's own user", NULL},
+    {"allow_groups", VIGIL_KEY_LIST, NULL, 0, "groups (names or numbers) whose members are allowed",
+     NULL},
+    VIGIL_KEYS_END,
 };
 
 static int ctl_init(const struct vigil_host *host, struct vigil_instance *self, void **state)
@@ -39,6 +39,11 @@ static int ctl_init(const struct vigil_host *host, struct vigil_instance *self, 
 	ctl->euid = geteuid();
 	ctl->lossless.cap = CTL_RING_LOSSLESS;
 	ctl->lossy.cap = CTL_RING_LOSSY;
+	ctl->no_args = json_array();
+	if (!ctl->no_args) {
+		free(ctl);
+		return -ENOMEM;
+	}
 	*state = ctl;
 	return 0;
 }
@@ -79,8 +84,7 @@ static int parse_id(const char *s, unsigned long *out)
 }
 
 /* Resolves names to ids at configure time, so that accept() never calls into NSS. */
-static int resolve_ids(struct ctl *ctl, const struct vigil_config *cfg, const char *key,
-                       int groups)
+static int resolve_ids(struct ctl *ctl, const struct vigil_config *cfg, const char *key, int groups)
 {
 	const char *v = ctl->host->cfg_string(cfg, key);
 	char *copy, *items[256];
@@ -148,7 +152,8 @@ static int ctl_configure(void *state, const struct vigil_config *cfg)
 		return -EINVAL;
 	}
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		LOG(ctl, ERROR, "socket: path too long for a Unix socket (%zu bytes, at most %zu): %s",
+		LOG(ctl, ERROR,
+		    "socket: path too long for a Unix socket (%zu bytes, at most %zu): %s",
 		    strlen(path), sizeof(((struct sockaddr_un *)0)->sun_path) - 1, path);
 		return -EINVAL;
 	}
@@ -166,7 +171,8 @@ static int ctl_configure(void *state, const struct vigil_config *cfg)
 		while (isspace((unsigned char)*end))
 			end++;
 		if (errno || *end || end == mode || m > 07777) {
-			LOG(ctl, ERROR, "mode: expected an octal file mode like 0660, got '%s'", mode);
+			LOG(ctl, ERROR, "mode: expected an octal file mode like 0660, got '%s'",
+			    mode);
 			return -EINVAL;
 		}
 		ctl->mode = (mode_t)m;
@@ -237,8 +243,8 @@ static void accept_retry_cb(void *arg)
 
 	ctl->accept_retry = NULL;
 	if (ctl->listen_fd >= 0 && !ctl->listen_w)
-		ctl->listen_w = ctl->host->watch_fd(ctl->self, ctl->listen_fd, VIGIL_FD_IN,
-		                                    listen_cb, ctl);
+		ctl->listen_w =
+		    ctl->host->watch_fd(ctl->self, ctl->listen_fd, VIGIL_FD_IN, listen_cb, ctl);
 }
 
 static void listen_cb(int fd, uint32_t events, void *arg)
@@ -255,15 +261,17 @@ static void listen_cb(int fd, uint32_t events, void *arg)
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (cfd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
 				/* the pending connection stays queued: pause instead of spinning */
-				LOG(ctl, WARN, "cannot accept a control connection: %s; retrying in 1s",
+				LOG(ctl, WARN,
+				    "cannot accept a control connection: %s; retrying in 1s",
 				    strerror(errno));
 				ctl->host->unwatch(ctl->listen_w);
 				ctl->listen_w = NULL;
 				if (!ctl->accept_retry)
-					ctl->accept_retry = ctl->host->timer_add(ctl->self, 1000, 0,
-					                                         accept_retry_cb, ctl);
+					ctl->accept_retry = ctl->host->timer_add(
+					    ctl->self, 1000, 0, accept_retry_cb, ctl);
 			}
 			return;
 		}
@@ -275,7 +283,8 @@ static void listen_cb(int fd, uint32_t events, void *arg)
 			snprintf(deny, sizeof deny, "too many control connections (at most %d)",
 			         CTL_MAX_CONNS);
 		else if (!peer_allowed(ctl, &cr))
-			snprintf(deny, sizeof deny, "permission denied for uid %u", (unsigned)cr.uid);
+			snprintf(deny, sizeof deny, "permission denied for uid %u",
+			         (unsigned)cr.uid);
 		if (ctl_conn_accept(ctl, cfd, cr.uid, cr.pid, deny[0] ? deny : NULL) != 0)
 			close(cfd);
 	}
@@ -291,7 +300,8 @@ static int clear_stale(struct ctl *ctl, const struct sockaddr_un *sa)
 	if (lstat(ctl->socket_path, &st) != 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode)) {
-		LOG(ctl, ERROR, "socket: %s exists and is not a socket; remove it or choose another path",
+		LOG(ctl, ERROR,
+		    "socket: %s exists and is not a socket; remove it or choose another path",
 		    ctl->socket_path);
 		return -EEXIST;
 	}
@@ -323,7 +333,8 @@ static int ctl_start(void *state)
 	rc = clear_stale(ctl, &sa);
 	if (rc < 0) {
 		if (rc != -EEXIST && rc != -EADDRINUSE)
-			LOG(ctl, ERROR, "socket: cannot check %s: %s", ctl->socket_path, strerror(-rc));
+			LOG(ctl, ERROR, "socket: cannot check %s: %s", ctl->socket_path,
+			    strerror(-rc));
 		return rc;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -336,7 +347,8 @@ static int ctl_start(void *state)
 	if (rc != 0 || chmod(ctl->socket_path, ctl->mode) != 0 || listen(fd, 64) != 0 ||
 	    stat(ctl->socket_path, &st) != 0) {
 		rc = -errno;
-		LOG(ctl, ERROR, "socket: cannot listen on %s: %s", ctl->socket_path, strerror(errno));
+		LOG(ctl, ERROR, "socket: cannot listen on %s: %s", ctl->socket_path,
+		    strerror(errno));
 		close(fd);
 		return rc;
 	}
@@ -390,6 +402,7 @@ static void ctl_fini(void *state)
 	free(ctl->allow_uids);
 	free(ctl->allow_gids);
 	free(ctl->socket_path);
+	json_decref(ctl->no_args);
 	free(ctl);
 }
 

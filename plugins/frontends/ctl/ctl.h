@@ -15,9 +15,9 @@
  * the .so through hidden visibility and the version script. */
 
 #define CTL_MAX_CONNS 64
-#define CTL_READ_CHUNK (64u * 1024)          /* bytes read from a socket or log per callback */
-#define CTL_OUT_HIGH (256u * 1024)           /* above this, lossy items and log reads pause */
-#define CTL_OUT_MAX (4u * 1024 * 1024)       /* above this, a client that does not read is dropped */
+#define CTL_READ_CHUNK (64u * 1024)    /* bytes read from a socket or log per callback */
+#define CTL_OUT_HIGH (256u * 1024)     /* above this, lossy items and log reads pause */
+#define CTL_OUT_MAX (4u * 1024 * 1024) /* above this, a client that does not read is dropped */
 #define CTL_RING_LOSSLESS 256
 #define CTL_RING_LOSSY 64
 #define CTL_DEFAULT_TIMEOUT_MS 60000
@@ -29,9 +29,9 @@ struct ctl_logf;
 
 enum ctl_busy {
 	CTL_IDLE = 0,
-	CTL_WAITING,         /* start/stop/restart waiting for the target states */
-	CTL_STREAM_EVENTS,   /* events follow */
-	CTL_STREAM_LOGS,     /* logs follow */
+	CTL_WAITING,       /* start/stop/restart waiting for the target states */
+	CTL_STREAM_EVENTS, /* events follow */
+	CTL_STREAM_LOGS,   /* logs follow */
 };
 
 struct ctl_ring {
@@ -60,6 +60,7 @@ struct ctl {
 	size_t nconns;
 	struct vigil_sub *sub;
 	struct ctl_ring lossless, lossy;
+	json_t *no_args; /* [] for requests without "args" */
 };
 
 struct ctl_conn {
@@ -76,9 +77,9 @@ struct ctl_conn {
 	unsigned char *out;
 	size_t out_off, out_len, out_cap;
 
-	int rd_eof;     /* the client will send nothing more */
-	int closing;    /* close once the output is flushed */
-	int dead;       /* close at the end of the current callback */
+	int rd_eof;      /* the client will send nothing more */
+	int closing;     /* close once the output is flushed */
+	int dead;        /* close at the end of the current callback */
 	int in_dispatch; /* inside ctl_handle_request: the read loop goes on by itself */
 	enum ctl_busy busy;
 	struct ctl_wait *wait;
@@ -93,7 +94,7 @@ int ctl_conn_accept(struct ctl *ctl, int fd, uid_t uid, pid_t pid, const char *d
 int ctl_send(struct ctl_conn *c, json_t *msg);
 int ctl_send_frame(struct ctl_conn *c, const unsigned char *frame, size_t len);
 int ctl_send_error(struct ctl_conn *c, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 size_t ctl_out_pending(const struct ctl_conn *c);
 /* The current request is finished: read the next one. */
 void ctl_conn_idle(struct ctl_conn *c);
@@ -114,8 +115,8 @@ int ctl_check_targets(struct ctl_conn *c, const json_t *args, size_t first);
 const json_t *ctl_req_args(struct ctl_conn *c, const json_t *req, size_t min);
 /* Request option helpers: 0, or -EINVAL after replying with a usage error. */
 int ctl_opt_bool(struct ctl_conn *c, const json_t *req, const char *key, int *out);
-int ctl_opt_int(struct ctl_conn *c, const json_t *req, const char *key, int64_t min,
-                int64_t max, int64_t *out);
+int ctl_opt_int(struct ctl_conn *c, const json_t *req, const char *key, int64_t min, int64_t max,
+                int64_t *out);
 
 /* ctl_wait.c */
 void ctl_cmd_control(struct ctl_conn *c, const char *cmd, const json_t *req);

@@ -1,4 +1,4 @@
-/* ctl_cmd.c — request dispatch and the one-shot commands (status, signal, plugins, version...). */
+/* ctl_cmd.c — request dispatch and the one-shot commands (status, signal, plugins, ...). */
 #include "ctl.h"
 
 #include <errno.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vjson.h"
+#include "../../common/vjson.h"
 
 int ctl_opt_bool(struct ctl_conn *c, const json_t *req, const char *key, int *out)
 {
@@ -23,8 +23,8 @@ int ctl_opt_bool(struct ctl_conn *c, const json_t *req, const char *key, int *ou
 	return 0;
 }
 
-int ctl_opt_int(struct ctl_conn *c, const json_t *req, const char *key, int64_t min,
-                int64_t max, int64_t *out)
+int ctl_opt_int(struct ctl_conn *c, const json_t *req, const char *key, int64_t min, int64_t max,
+                int64_t *out)
 {
 	const json_t *v = json_object_get(req, key);
 
@@ -42,25 +42,23 @@ int ctl_opt_int(struct ctl_conn *c, const json_t *req, const char *key, int64_t 
 
 const json_t *ctl_req_args(struct ctl_conn *c, const json_t *req, size_t min)
 {
-	static json_t *empty;
 	const json_t *a = json_object_get(req, "args");
 	size_t i;
 	const json_t *v;
 
-	if (!a || json_is_null(a)) {
-		if (!empty)
-			empty = json_array();
-		a = empty;
-	}
+	if (!a || json_is_null(a))
+		a = c->ctl->no_args;
 	if (!json_is_array(a)) {
 		ctl_send_error(c, PROTO_USAGE, "bad request: \"args\" must be an array of strings");
 		return NULL;
 	}
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		if (!json_is_string(v)) {
-			ctl_send_error(c, PROTO_USAGE,
-			               "bad request: \"args\" must be an array of strings (item %zu is not)",
-			               i);
+			ctl_send_error(
+			    c, PROTO_USAGE,
+			    "bad request: \"args\" must be an array of strings (item %zu is not)",
+			    i);
 			return NULL;
 		}
 	}
@@ -111,7 +109,8 @@ static int collect_cb(const struct vigil_proc_info *info, void *arg)
 
 	/* a group and one of its programs may both be named: list each instance once */
 	if (col->dedupe) {
-		json_array_foreach(col->arr, i, v) {
+		json_array_foreach(col->arr, i, v)
+		{
 			if (strcmp(json_string_value(json_object_get(v, "name")), info->name) == 0)
 				return 0;
 		}
@@ -168,18 +167,20 @@ static void cmd_signal(struct ctl_conn *c, const json_t *req)
 	const json_t *args = json_object_get(req, "args");
 	const json_t *sig = json_array_get(args, 0);
 	const char *missing = NULL, *name;
-	int signo = 0, total = 0;
-	json_t *targets, *arr;
+	int signo = 0, total = 0, running = 0;
+	json_t *targets, *arr, *v;
 	size_t i;
 
 	if (!json_is_array(args) || json_array_size(args) < 2 ||
 	    !(json_is_string(sig) || json_is_integer(sig))) {
-		ctl_send_error(c, PROTO_USAGE, "bad request: signal needs \"args\": [SIG, TARGET...]");
+		ctl_send_error(c, PROTO_USAGE,
+		               "bad request: signal needs \"args\": [SIG, TARGET...]");
 		return;
 	}
 	for (i = 1; i < json_array_size(args); i++) {
 		if (!json_is_string(json_array_get(args, i))) {
-			ctl_send_error(c, PROTO_USAGE, "bad request: signal targets must be strings");
+			ctl_send_error(c, PROTO_USAGE,
+			               "bad request: signal targets must be strings");
 			return;
 		}
 	}
@@ -192,9 +193,10 @@ static void cmd_signal(struct ctl_conn *c, const json_t *req)
 			return;
 		}
 	} else if (proto_parse_signal(json_string_value(sig), &signo) != 0) {
-		ctl_send_error(c, PROTO_USAGE,
-		               "unknown signal '%s' (expected a name like TERM or HUP, or a number)",
-		               json_string_value(sig));
+		ctl_send_error(
+		    c, PROTO_USAGE,
+		    "unknown signal '%s' (expected a name like TERM or HUP, or a number)",
+		    json_string_value(sig));
 		return;
 	}
 	if (ctl_check_targets(c, args, 1) != 0)
@@ -206,18 +208,25 @@ static void cmd_signal(struct ctl_conn *c, const json_t *req)
 			total += n;
 	}
 	name = proto_signal_name(signo);
-	if (total == 0) {
-		ctl_send_error(c, PROTO_FAILED, "%s%s: not running, no signal sent",
-		               json_string_value(json_array_get(args, 1)),
-		               json_array_size(args) > 2 ? " ..." : "");
-		return;
-	}
 	targets = json_array();
 	arr = json_array();
 	for (i = 1; i < json_array_size(args); i++)
 		json_array_append(targets, json_array_get(args, i));
 	ctl_collect_status(c->ctl, targets, arr, &missing);
 	json_decref(targets);
+	/* the core may count instances without a process: say so rather than "sent" */
+	json_array_foreach(arr, i, v)
+	{
+		if (json_is_integer(json_object_get(v, "pid")))
+			running++;
+	}
+	if (total == 0 || running == 0) {
+		json_decref(arr);
+		ctl_send_error(c, PROTO_FAILED, "%s%s: not running, no signal sent",
+		               json_string_value(json_array_get(args, 1)),
+		               json_array_size(args) > 2 ? " ..." : "");
+		return;
+	}
 	ctl_send(c, json_pack("{s:b,s:s,s:i,s:i,s:o}", "ok", 1, "signal", name, "signo", signo,
 	                      "signalled", total, "processes", arr));
 }
@@ -227,14 +236,13 @@ static int plugin_cb(const struct vigil_plugin_info *info, void *arg)
 	char abi[16];
 
 	snprintf(abi, sizeof abi, "%u.%u", info->abi_major, info->abi_minor);
-	json_array_append_new(arg, json_pack("{s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o}",
-	                                     "kind", vjson_string(info->kind),
-	                                     "name", vjson_string(info->plugin),
-	                                     "instance", vjson_string(info->instance),
-	                                     "section", vjson_string(info->section),
-	                                     "version", vjson_string(info->version), "abi", abi,
-	                                     "file", vjson_string(info->file),
-	                                     "description", vjson_string(info->description)));
+	json_array_append_new(
+	    arg,
+	    json_pack("{s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o}", "kind", vjson_string(info->kind), "name",
+	              vjson_string(info->plugin), "instance", vjson_string(info->instance),
+	              "section", vjson_string(info->section), "version",
+	              vjson_string(info->version), "abi", abi, "file", vjson_string(info->file),
+	              "description", vjson_string(info->description)));
 	return 0;
 }
 
@@ -266,7 +274,7 @@ static void cmd_shutdown(struct ctl_conn *c)
 
 /* Commands of SPEC §4 this version does not serve yet. */
 static const char *const planned[] = {
-	"run", "wait", "cancel", "ps", "stats", "health", "report", "reload", NULL,
+    "run", "wait", "cancel", "ps", "stats", "health", "report", "reload", NULL,
 };
 
 void ctl_handle_request(struct ctl_conn *c, json_t *req)
@@ -300,8 +308,8 @@ void ctl_handle_request(struct ctl_conn *c, json_t *req)
 	else {
 		for (i = 0; planned[i]; i++) {
 			if (strcmp(cmd, planned[i]) == 0) {
-				ctl_send_error(c, PROTO_FAILED, "%s: not supported yet by this vigild",
-				               cmd);
+				ctl_send_error(c, PROTO_FAILED,
+				               "%s: not supported yet by this vigild", cmd);
 				return;
 			}
 		}

@@ -160,8 +160,8 @@ static void conn_process(struct ctl_conn *c)
 			char detail[32];
 
 			snprintf(detail, sizeof detail, "%u", n);
-			conn_protocol_error(c, "bad message length %s (expected 1 to 1048576 bytes)",
-			                    detail);
+			conn_protocol_error(
+			    c, "bad message length %s (expected 1 to 1048576 bytes)", detail);
 			return;
 		}
 		req = proto_parse((const char *)c->in + PROTO_HDR_LEN, body_len, err, sizeof err);
@@ -178,7 +178,8 @@ static void conn_process(struct ctl_conn *c)
 	}
 	if (!c->dead && c->rd_eof && c->busy == CTL_IDLE && !c->closing) {
 		if (c->in_len)
-			conn_protocol_error(c, "%s", "truncated message: the client closed mid-request");
+			conn_protocol_error(c, "%s",
+			                    "truncated message: the client closed mid-request");
 		c->closing = 1;
 	}
 	if (!c->dead && c->closing)
@@ -246,8 +247,9 @@ int ctl_conn_accept(struct ctl *ctl, int fd, uid_t uid, pid_t pid, const char *d
 		int err;
 		json_t *e = proto_error(PROTO_FAILED, "%s", deny);
 
-		ctl->host->log(ctl->self, VIGIL_LOG_INFO, "refused control client (pid %d, uid %u): %s",
-		               (int)pid, (unsigned)uid, deny);
+		ctl->host->log(ctl->self, VIGIL_LOG_INFO,
+		               "refused control client (pid %d, uid %u): %s", (int)pid,
+		               (unsigned)uid, deny);
 		frame = e ? proto_encode(e, &len, &err) : NULL;
 		json_decref(e);
 		if (frame) {

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vjson.h"
+#include "../../common/vjson.h"
 
 struct ctl_evstream {
-	struct vigil_filter f;               /* types only; all zero = every type */
-	char *subject;                       /* NULL = every subject */
+	struct vigil_filter f; /* types only; all zero = every type */
+	char *subject;         /* NULL = every subject */
 };
 
 static int is_lossy(uint32_t type)
@@ -58,7 +58,8 @@ static int stream_matches(const struct ctl_evstream *s, const struct vigil_event
 
 static unsigned char *event_frame(struct ctl *ctl, const struct vigil_event *ev, size_t *len)
 {
-	json_t *msg = json_pack("{s:o}", "stream", vjson_event(ev, ctl->host->event_name(ev->type)));
+	json_t *msg =
+	    json_pack("{s:o}", "stream", vjson_event(ev, ctl->host->event_name(ev->type)));
 	unsigned char *frame;
 	int err;
 
@@ -173,10 +174,12 @@ static int parse_filter(struct ctl_conn *c, const json_t *req, struct ctl_evstre
 		if (add_type(c->ctl, s, json_string_value(types)) != 0)
 			goto unknown;
 	} else if (json_is_array(types)) {
-		json_array_foreach(types, i, v) {
+		json_array_foreach(types, i, v)
+		{
 			if (!json_is_string(v)) {
-				ctl_send_error(c, PROTO_USAGE,
-				               "bad request: \"types\" must be an array of strings");
+				ctl_send_error(
+				    c, PROTO_USAGE,
+				    "bad request: \"types\" must be an array of strings");
 				return -EINVAL;
 			}
 			if (add_type(c->ctl, s, json_string_value(v)) != 0) {
@@ -185,7 +188,8 @@ static int parse_filter(struct ctl_conn *c, const json_t *req, struct ctl_evstre
 			}
 		}
 	} else if (types && !json_is_null(types)) {
-		ctl_send_error(c, PROTO_USAGE, "bad request: \"types\" must be an array of strings");
+		ctl_send_error(c, PROTO_USAGE,
+		               "bad request: \"types\" must be an array of strings");
 		return -EINVAL;
 	}
 	if (subject && !json_is_null(subject)) {

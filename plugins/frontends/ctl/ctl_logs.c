@@ -11,26 +11,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vjson.h"
+#include "../../common/vjson.h"
 
-#define TAIL_MAX (512u * 1024)   /* bytes read from the end of a log for its tail */
+#define TAIL_MAX (512u * 1024) /* bytes read from the end of a log for its tail */
 #define TAIL_CHUNK (16u * 1024)
 #define LINE_MAX_LEN (64u * 1024) /* a longer line is sent in pieces */
 #define POLL_MS 250               /* when inotify is unavailable */
 
 struct ctl_logf {
 	char *path;
-	char *base;                /* file name inside its directory (inotify reports those) */
-	int fd;                    /* -1 while the file does not exist */
+	char *base; /* file name inside its directory (inotify reports those) */
+	int fd;     /* -1 while the file does not exist */
 	dev_t dev;
 	ino_t ino;
 	off_t off;
-	int ino_fd;                /* inotify, or -1 when polling */
+	int ino_fd; /* inotify, or -1 when polling */
 	struct vigil_watch *w;
-	struct vigil_timer *more;  /* one-shot: go on reading a backlog */
-	struct vigil_timer *poll;  /* periodic, without inotify */
-	int paused;                /* waiting for the client to read */
-	char *partial;             /* the start of a line whose newline has not come yet */
+	struct vigil_timer *more; /* one-shot: go on reading a backlog */
+	struct vigil_timer *poll; /* periodic, without inotify */
+	int paused;               /* waiting for the client to read */
+	char *partial;            /* the start of a line whose newline has not come yet */
 	size_t plen;
 };
 
@@ -260,12 +260,15 @@ static void pump(struct ctl_conn *c)
 	if (n > 0) {
 		lf->off += n;
 		emit(c, buf, (size_t)n);
-		if ((size_t)n == sizeof buf && !lf->more && !c->dead)
-			lf->more = c->ctl->host->timer_add(c->ctl->self, 0, 0, more_cb, c);
-		return;
+		if ((size_t)n == sizeof buf) {
+			if (!lf->more && !c->dead)
+				lf->more = c->ctl->host->timer_add(c->ctl->self, 0, 0, more_cb, c);
+			return;
+		}
 	}
 	/* at the end of the file we have: has the path moved on to a new file (rotation)? */
-	if (n == 0 && stat(lf->path, &st) == 0 && (st.st_ino != lf->ino || st.st_dev != lf->dev)) {
+	if (n >= 0 && !c->dead && stat(lf->path, &st) == 0 &&
+	    (st.st_ino != lf->ino || st.st_dev != lf->dev)) {
 		flush_partial(c);
 		close(lf->fd);
 		lf->fd = -1;
@@ -283,7 +286,7 @@ static void more_cb(void *arg)
 	ctl_conn_reap(c);
 }
 
-static void poll_cb(void *arg)
+static void logs_poll_cb(void *arg)
 {
 	struct ctl_conn *c = arg;
 
@@ -310,7 +313,8 @@ static void inotify_cb(int fd, uint32_t events, void *arg)
 			const struct inotify_event *ie = (const struct inotify_event *)(void *)p;
 
 			/* the directory also reports its other files: only ours matter */
-			if ((ie->mask & IN_Q_OVERFLOW) || (ie->len && strcmp(ie->name, lf->base) == 0))
+			if ((ie->mask & IN_Q_OVERFLOW) ||
+			    (ie->len && strcmp(ie->name, lf->base) == 0))
 				relevant = 1;
 			p += sizeof *ie + ie->len;
 		}
@@ -349,7 +353,7 @@ static int logf_start(struct ctl_conn *c, const char *path, int fd, const struct
 	if (lf->ino_fd >= 0 &&
 	    inotify_add_watch(lf->ino_fd, dirname(dcopy),
 	                      IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-	                              IN_CLOSE_WRITE | IN_ATTRIB) >= 0 &&
+	                          IN_CLOSE_WRITE | IN_ATTRIB) >= 0 &&
 	    (lf->w = h->watch_fd(c->ctl->self, lf->ino_fd, VIGIL_FD_IN, inotify_cb, c))) {
 		goto out;
 	}
@@ -357,7 +361,7 @@ static int logf_start(struct ctl_conn *c, const char *path, int fd, const struct
 	if (lf->ino_fd >= 0)
 		close(lf->ino_fd);
 	lf->ino_fd = -1;
-	lf->poll = h->timer_add(c->ctl->self, POLL_MS, POLL_MS, poll_cb, c);
+	lf->poll = h->timer_add(c->ctl->self, POLL_MS, POLL_MS, logs_poll_cb, c);
 	if (!lf->poll)
 		rc = -ENOMEM;
 out:
@@ -432,7 +436,8 @@ void ctl_cmd_logs(struct ctl_conn *c, const json_t *req)
 	rc = fd >= 0 ? read_tail(fd, st.st_size, lines, arr) : 0;
 	if (rc < 0) {
 		json_decref(arr);
-		ctl_send_error(c, PROTO_FAILED, "%s: cannot read %s: %s", f.name, path, strerror(-rc));
+		ctl_send_error(c, PROTO_FAILED, "%s: cannot read %s: %s", f.name, path,
+		               strerror(-rc));
 		goto out;
 	}
 	if (!follow) {

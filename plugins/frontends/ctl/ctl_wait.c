@@ -13,7 +13,7 @@ struct wait_item {
 	int phase;        /* restart: 0 = the old run has not ended yet, 1 = waiting for the new */
 	int saw_starting; /* a process.starting after the request */
 	int done;
-	char *error;      /* why it failed; NULL when it reached the target state */
+	char *error; /* why it failed; NULL when it reached the target state */
 };
 
 struct ctl_wait {
@@ -158,7 +158,8 @@ static void item_step(struct ctl_conn *c, struct wait_item *it, const struct vig
 			return;
 		}
 		if (w->act == VIGIL_ACT_RESTART && !it->phase) {
-			if (ev->type == VIGIL_EV_PROCESS_EXITED || ev->type == VIGIL_EV_PROCESS_FATAL)
+			if (ev->type == VIGIL_EV_PROCESS_EXITED ||
+			    ev->type == VIGIL_EV_PROCESS_FATAL)
 				it->phase = 1;
 			if (ev->type == VIGIL_EV_PROCESS_STARTING)
 				it->phase = it->saw_starting = 1;
@@ -176,8 +177,8 @@ static void item_step(struct ctl_conn *c, struct wait_item *it, const struct vig
 			         ev->size >= sizeof(struct vigil_ev_process_fatal))
 				item_fail(it, "%s: gave up: %s", it->name,
 				          ((const struct vigil_ev_process_fatal *)ev)->reason
-				                  ? ((const struct vigil_ev_process_fatal *)ev)->reason
-				                  : "restart policy gave up");
+				              ? ((const struct vigil_ev_process_fatal *)ev)->reason
+				              : "restart policy gave up");
 		}
 		return;
 	}
@@ -265,7 +266,7 @@ static int all_done(const struct ctl_wait *w)
 	return 1;
 }
 
-static void poll_cb(void *arg)
+static void wait_poll_cb(void *arg)
 {
 	struct ctl_conn *c = arg;
 	struct ctl_wait *w = c->wait;
@@ -317,7 +318,7 @@ void ctl_cmd_control(struct ctl_conn *c, const char *cmd, const json_t *req)
 	int no_wait;
 	size_t i;
 
-	act = strcmp(cmd, "start") == 0 ? VIGIL_ACT_START
+	act = strcmp(cmd, "start") == 0  ? VIGIL_ACT_START
 	      : strcmp(cmd, "stop") == 0 ? VIGIL_ACT_STOP
 	                                 : VIGIL_ACT_RESTART;
 	if (!args || ctl_opt_bool(c, req, "no_wait", &no_wait) != 0 ||
@@ -370,7 +371,7 @@ void ctl_cmd_control(struct ctl_conn *c, const char *cmd, const json_t *req)
 		return;
 	}
 	/* events drive the wait; the poll is a safety net for changes that publish nothing */
-	w->poll = h->timer_add(c->ctl->self, CTL_WAIT_POLL_MS, CTL_WAIT_POLL_MS, poll_cb, c);
+	w->poll = h->timer_add(c->ctl->self, CTL_WAIT_POLL_MS, CTL_WAIT_POLL_MS, wait_poll_cb, c);
 	if (!w->poll) {
 		ctl_wait_abort(c, "out of memory");
 		return;

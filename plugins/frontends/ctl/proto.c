@@ -1,8 +1,6 @@
 /* proto.c — control socket framing, request checks, error replies and UTF-8 cleaning. */
 #include "proto.h"
 
-#include "vjson.h"
-
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
@@ -79,7 +77,8 @@ unsigned char *proto_encode(const json_t *obj, size_t *frame_len, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	if (json_dump_callback(obj, dump_cb, &b, JSON_COMPACT) != 0 || b.len == PROTO_HDR_LEN) {
+	if (json_dump_callback(obj, dump_cb, &b, JSON_COMPACT | JSON_REAL_PRECISION(12)) != 0 ||
+	    b.len == PROTO_HDR_LEN) {
 		*err = b.overflow ? -EMSGSIZE : -ENOMEM;
 		free(b.p);
 		return NULL;
@@ -127,12 +126,21 @@ json_t *proto_error(int code, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
+	json_t *text;
+	size_t i;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	/* messages quote user input, which may be any bytes */
-	return json_pack("{s:{s:i,s:o}}", "error", "code", code, "message", vjson_string(msg));
+	text = json_string(msg);
+	if (!text) {
+		/* messages quote user input, which may be any bytes: keep them printable */
+		for (i = 0; msg[i]; i++)
+			if ((unsigned char)msg[i] >= 0x80)
+				msg[i] = '?';
+		text = json_string(msg);
+	}
+	return json_pack("{s:{s:i,s:o}}", "error", "code", code, "message", text);
 }
 
 int proto_reply_error(const json_t *reply, const char **message)

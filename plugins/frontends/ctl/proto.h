@@ -1,4 +1,4 @@
-/* proto.h — the control socket protocol shared by frontend_ctl.so and vigilctl: framing, errors. */
+/* proto.h — the control protocol shared by frontend_ctl.so and vigilctl: framing, errors. */
 #ifndef VIGIL_CTL_PROTO_H
 #define VIGIL_CTL_PROTO_H
 

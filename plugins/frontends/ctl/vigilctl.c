@@ -17,32 +17,32 @@
 #include "vigilctl.h"
 
 static const char usage_line[] =
-	"usage: vigilctl [-s SOCKET] [-c CONFIG] [--json] COMMAND [ARGS...]\n";
+    "usage: vigilctl [-s SOCKET] [-c CONFIG] [--json] COMMAND [ARGS...]\n";
 
 static const char help_text[] =
-	"Talks to a running vigild over its control socket.\n"
-	"\n"
-	"Options:\n"
-	"  -s, --socket PATH   control socket (default: $VIGIL_SOCKET, or the socket of\n"
-	"                      [frontend.ctl] in -c CONFIG / $VIGIL_CONFIG)\n"
-	"  -c, --config FILE   read the socket path from this vigild configuration\n"
-	"      --json          print the reply as one JSON document (streams: JSON Lines)\n"
-	"  -h, --help          this help\n"
-	"  -V, --version       vigilctl's version\n"
-	"\n"
-	"Commands:\n"
-	"  status [NAME...]                         state of programs (NAME: program, instance,\n"
-	"                                           group or all)\n"
-	"  start|stop|restart [--no-wait] [--timeout D] NAME...\n"
-	"                                           act and wait for the target state\n"
-	"  signal SIG NAME...                       send a signal (TERM, SIGHUP, 9, ...)\n"
-	"  logs NAME [-f] [-n N] [--stderr]         captured output\n"
-	"  events [-f] [--type T]... [--subject S]  recent events, or follow them\n"
-	"  plugins                                  loaded plugins\n"
-	"  shutdown                                 stop everything and exit vigild\n"
-	"  version                                  vigild's version\n"
-	"\n"
-	"Exit codes: 0 ok, 1 failed, 2 usage, 3 no such program, 4 cannot reach vigild.\n";
+    "Talks to a running vigild over its control socket.\n"
+    "\n"
+    "Options:\n"
+    "  -s, --socket PATH   control socket (default: $VIGIL_SOCKET, or the socket of\n"
+    "                      [frontend.ctl] in -c CONFIG / $VIGIL_CONFIG)\n"
+    "  -c, --config FILE   read the socket path from this vigild configuration\n"
+    "      --json          print the reply as one JSON document (streams: JSON Lines)\n"
+    "  -h, --help          this help\n"
+    "  -V, --version       vigilctl's version\n"
+    "\n"
+    "Commands:\n"
+    "  status [NAME...]                         state of programs (NAME: program, instance,\n"
+    "                                           group or all)\n"
+    "  start|stop|restart [--no-wait] [--timeout D] NAME...\n"
+    "                                           act and wait for the target state\n"
+    "  signal SIG NAME...                       send a signal (TERM, SIGHUP, 9, ...)\n"
+    "  logs NAME [-f] [-n N] [--stderr]         captured output\n"
+    "  events [-f] [--type T]... [--subject S]  recent events, or follow them\n"
+    "  plugins                                  loaded plugins\n"
+    "  shutdown                                 stop everything and exit vigild\n"
+    "  version                                  vigild's version\n"
+    "\n"
+    "Exit codes: 0 ok, 1 failed, 2 usage, 3 no such program, 4 cannot reach vigild.\n";
 
 static int json_mode;
 
@@ -99,8 +99,8 @@ static int add_names(json_t *req, int argc, char **argv, int min, const char *wh
 
 	if (argc < min) {
 		json_decref(args);
-		return usage_error("%s: expected %s", json_string_value(json_object_get(req, "cmd")),
-		                   what);
+		return usage_error("%s: expected %s",
+		                   json_string_value(json_object_get(req, "cmd")), what);
 	}
 	for (i = 0; i < argc; i++)
 		json_array_append_new(args, json_string(argv[i]));
@@ -136,9 +136,9 @@ static int build_none(int argc, char **argv, json_t *req)
 static int build_control(int argc, char **argv, json_t *req)
 {
 	static const struct option opts[] = {
-		{"no-wait", no_argument, NULL, 'n'},
-		{"timeout", required_argument, NULL, 't'},
-		{NULL, 0, NULL, 0},
+	    {"no-wait", no_argument, NULL, 'n'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {NULL, 0, NULL, 0},
 	};
 	int64_t ms;
 	int c;
@@ -152,7 +152,8 @@ static int build_control(int argc, char **argv, json_t *req)
 		case 't':
 			if (util_parse_duration_ms(optarg, &ms) != 0 || ms <= 0)
 				return usage_error("%s: --timeout: expected a duration like 30s or "
-				                   "1500ms, got '%s'", argv[0], optarg);
+				                   "1500ms, got '%s'",
+				                   argv[0], optarg);
 			json_object_set_new(req, "timeout_ms", json_integer(ms));
 			break;
 		default:
@@ -168,17 +169,18 @@ static int build_signal(int argc, char **argv, json_t *req)
 
 	if (argc >= 2 && proto_parse_signal(argv[1], &signo) != 0)
 		return usage_error("signal: unknown signal '%s' (expected a name like TERM or HUP, "
-		                   "or a number)", argv[1]);
+		                   "or a number)",
+		                   argv[1]);
 	return add_names(req, argc - 1, argv + 1, 2, "SIG and at least one NAME");
 }
 
 static int build_logs(int argc, char **argv, json_t *req)
 {
 	static const struct option opts[] = {
-		{"follow", no_argument, NULL, 'f'},
-		{"lines", required_argument, NULL, 'n'},
-		{"stderr", no_argument, NULL, 'e'},
-		{NULL, 0, NULL, 0},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"lines", required_argument, NULL, 'n'},
+	    {"stderr", no_argument, NULL, 'e'},
+	    {NULL, 0, NULL, 0},
 	};
 	int64_t n;
 	int c;
@@ -192,7 +194,8 @@ static int build_logs(int argc, char **argv, json_t *req)
 		case 'n':
 			if (util_parse_int(optarg, &n) != 0 || n < 0 || n > 100000)
 				return usage_error("logs: -n: expected a number of lines from 0 to "
-				                   "100000, got '%s'", optarg);
+				                   "100000, got '%s'",
+				                   optarg);
 			json_object_set_new(req, "lines", json_integer(n));
 			break;
 		case 'e':
@@ -210,10 +213,10 @@ static int build_logs(int argc, char **argv, json_t *req)
 static int build_events(int argc, char **argv, json_t *req)
 {
 	static const struct option opts[] = {
-		{"follow", no_argument, NULL, 'f'},
-		{"type", required_argument, NULL, 't'},
-		{"subject", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"type", required_argument, NULL, 't'},
+	    {"subject", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	json_t *types = json_array();
 	int c;
@@ -253,24 +256,15 @@ static int build_passthrough(int argc, char **argv, json_t *req)
 }
 
 static const struct command commands[] = {
-	{"status", OUT_STATUS, build_names},
-	{"start", OUT_STATUS, build_control},
-	{"stop", OUT_STATUS, build_control},
-	{"restart", OUT_STATUS, build_control},
-	{"signal", OUT_SIGNAL, build_signal},
-	{"logs", OUT_LOGS, build_logs},
-	{"events", OUT_EVENTS, build_events},
-	{"plugins", OUT_PLUGINS, build_none},
-	{"shutdown", OUT_SHUTDOWN, build_none},
-	{"version", OUT_VERSION, build_none},
-	{"run", OUT_GENERIC, build_passthrough},
-	{"wait", OUT_GENERIC, build_passthrough},
-	{"cancel", OUT_GENERIC, build_passthrough},
-	{"ps", OUT_GENERIC, build_passthrough},
-	{"stats", OUT_GENERIC, build_passthrough},
-	{"health", OUT_GENERIC, build_passthrough},
-	{"report", OUT_GENERIC, build_passthrough},
-	{"reload", OUT_GENERIC, build_passthrough},
+    {"status", OUT_STATUS, build_names},        {"start", OUT_STATUS, build_control},
+    {"stop", OUT_STATUS, build_control},        {"restart", OUT_STATUS, build_control},
+    {"signal", OUT_SIGNAL, build_signal},       {"logs", OUT_LOGS, build_logs},
+    {"events", OUT_EVENTS, build_events},       {"plugins", OUT_PLUGINS, build_none},
+    {"shutdown", OUT_SHUTDOWN, build_none},     {"version", OUT_VERSION, build_none},
+    {"run", OUT_GENERIC, build_passthrough},    {"wait", OUT_GENERIC, build_passthrough},
+    {"cancel", OUT_GENERIC, build_passthrough}, {"ps", OUT_GENERIC, build_passthrough},
+    {"stats", OUT_GENERIC, build_passthrough},  {"health", OUT_GENERIC, build_passthrough},
+    {"report", OUT_GENERIC, build_passthrough}, {"reload", OUT_GENERIC, build_passthrough},
 };
 
 /* ---- the socket ---- */
@@ -391,7 +385,8 @@ static json_t *read_msg(int fd, const char *path, int *code)
 	rc = read_all(fd, body, len);
 	if (rc <= 0) {
 		free(body);
-		print_error(PROTO_UNREACHABLE, "vigild at %s closed the connection mid-reply", path);
+		print_error(PROTO_UNREACHABLE, "vigild at %s closed the connection mid-reply",
+		            path);
 		return NULL;
 	}
 	j = proto_parse((const char *)body, len, err, sizeof err);
@@ -406,7 +401,8 @@ static void print_json(const json_t *doc, int stream)
 	json_t *copy = json_copy((json_t *)doc);
 
 	json_object_del(copy, "ok");
-	json_dumpf(copy, stdout, stream ? JSON_COMPACT : JSON_INDENT(2));
+	json_dumpf(copy, stdout,
+	           (stream ? JSON_COMPACT : JSON_INDENT(2)) | JSON_REAL_PRECISION(12));
 	fputc('\n', stdout);
 	fflush(stdout);
 	json_decref(copy);
@@ -446,7 +442,8 @@ static int run(const struct command *cmd, json_t *req, const char *path)
 	fd = connect_to(path);
 	if (fd < 0) {
 		free(frame);
-		print_error(PROTO_UNREACHABLE, "cannot reach vigild at %s: %s", path, strerror(errno));
+		print_error(PROTO_UNREACHABLE, "cannot reach vigild at %s: %s", path,
+		            strerror(errno));
 		return PROTO_UNREACHABLE;
 	}
 	err = write_all(fd, frame, len);
@@ -494,12 +491,9 @@ static int run(const struct command *cmd, json_t *req, const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"config", required_argument, NULL, 'c'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
+	    {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
 	const char *opt_socket = NULL, *opt_config = NULL;
 	const struct command *cmd = NULL;
@@ -530,7 +524,8 @@ int main(int argc, char **argv)
 		default:
 			if (optopt)
 				return usage_error("unknown option '-%c' or missing value", optopt);
-			return usage_error("unknown option '%s' or missing value", argv[optind - 1]);
+			return usage_error("unknown option '%s' or missing value",
+			                   argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

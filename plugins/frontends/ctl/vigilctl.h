@@ -8,14 +8,14 @@
 
 /* How a command's reply is shown to humans. */
 enum out_kind {
-	OUT_STATUS,   /* {"processes": [...]} as a table */
+	OUT_STATUS, /* {"processes": [...]} as a table */
 	OUT_SIGNAL,
 	OUT_LOGS,
 	OUT_EVENTS,
 	OUT_PLUGINS,
 	OUT_SHUTDOWN,
 	OUT_VERSION,
-	OUT_GENERIC,  /* any other reply: its members, one per line */
+	OUT_GENERIC, /* any other reply: its members, one per line */
 };
 
 /* Prints a one-shot reply for humans on f. colour: use ANSI colours. */

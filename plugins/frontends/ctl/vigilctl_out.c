@@ -12,10 +12,10 @@ struct table {
 	size_t ncols;
 	const char *head[MAX_COLS];
 	size_t width[MAX_COLS];
-	char **cells; /* rows * ncols */
+	char **cells;        /* rows * ncols */
 	const char **colour; /* per row: ANSI code of the colour column, or NULL */
 	size_t rows, cap;
-	int colour_col;      /* -1 = none */
+	int colour_col; /* -1 = none */
 };
 
 static void table_add(struct table *t, char **row, const char *colour)
@@ -50,7 +50,8 @@ static void table_print(FILE *f, struct table *t)
 		for (i = 0; i < t->ncols; i++) {
 			const char *cell = r == 0 ? t->head[i] : t->cells[(r - 1) * t->ncols + i];
 			int last = i + 1 == t->ncols;
-			const char *col = r > 0 && (int)i == t->colour_col ? t->colour[r - 1] : NULL;
+			const char *col =
+			    r > 0 && (int)i == t->colour_col ? t->colour[r - 1] : NULL;
 
 			if (col)
 				fprintf(f, "\033[%sm%s\033[0m", col, cell);
@@ -102,8 +103,8 @@ static const char *state_colour(const char *state)
 	static const struct {
 		const char *state, *colour;
 	} map[] = {
-		{"running", "32"},  {"adopted", "36"}, {"starting", "33"}, {"stopping", "33"},
-		{"backoff", "33"},  {"fatal", "1;31"}, {"exited", "35"},
+	    {"running", "32"}, {"adopted", "36"}, {"starting", "33"}, {"stopping", "33"},
+	    {"backoff", "33"}, {"fatal", "1;31"}, {"exited", "35"},
 	};
 	size_t i;
 
@@ -115,14 +116,15 @@ static const char *state_colour(const char *state)
 
 static void print_status(FILE *f, const json_t *reply, int colour)
 {
-	struct table t = {.ncols = 8,
-	                  .head = {"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "CPU%", "RSS",
-	                           "HEALTH"},
-	                  .colour_col = colour ? 1 : -1};
+	struct table t = {
+	    .ncols = 8,
+	    .head = {"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "CPU%", "RSS", "HEALTH"},
+	    .colour_col = colour ? 1 : -1};
 	const json_t *procs = json_object_get(reply, "processes"), *p;
 	size_t i;
 
-	json_array_foreach(procs, i, p) {
+	json_array_foreach(procs, i, p)
+	{
 		char *row[8], buf[32];
 		const json_t *v;
 
@@ -131,7 +133,12 @@ static void print_status(FILE *f, const json_t *reply, int colour)
 		row[2] = jint(p, "pid");
 		v = json_object_get(p, "uptime_s");
 		if (json_is_number(v)) {
-			util_fmt_duration(buf, sizeof buf, (int64_t)(json_number_value(v) * 1000));
+			/* whole seconds: "0s" reads better than util's "0ms" */
+			if (json_number_value(v) < 1)
+				snprintf(buf, sizeof buf, "0s");
+			else
+				util_fmt_duration(buf, sizeof buf,
+				                  (int64_t)(json_number_value(v) * 1000));
 			row[3] = xstr(buf);
 		} else {
 			row[3] = xstr("-");
@@ -165,10 +172,11 @@ static void print_plugins(FILE *f, const json_t *reply)
 	const json_t *p;
 	size_t i;
 
-	json_array_foreach(json_object_get(reply, "plugins"), i, p) {
-		char *row[6] = {xstr(jstr(p, "kind")),    xstr(jstr(p, "name")),
+	json_array_foreach(json_object_get(reply, "plugins"), i, p)
+	{
+		char *row[6] = {xstr(jstr(p, "kind")),     xstr(jstr(p, "name")),
 		                xstr(jstr(p, "instance")), xstr(jstr(p, "version")),
-		                xstr(jstr(p, "abi")),     xstr(jstr(p, "file"))};
+		                xstr(jstr(p, "abi")),      xstr(jstr(p, "file"))};
 
 		table_add(&t, row, NULL);
 	}
@@ -180,12 +188,15 @@ static void print_signal(FILE *f, const json_t *reply)
 	const json_t *p;
 	size_t i;
 
-	json_array_foreach(json_object_get(reply, "processes"), i, p) {
+	json_array_foreach(json_object_get(reply, "processes"), i, p)
+	{
 		const json_t *pid = json_object_get(p, "pid");
 
 		if (json_is_integer(pid))
 			fprintf(f, "%s: sent SIG%s to pid %lld\n", jstr(p, "name"),
 			        jstr(reply, "signal"), (long long)json_integer_value(pid));
+		else
+			fprintf(f, "%s: not running\n", jstr(p, "name"));
 	}
 }
 
@@ -215,7 +226,8 @@ static void print_event(FILE *f, const json_t *ev)
 	fprintf(f, "%s %s %s", jstr(ev, "time") ? jstr(ev, "time") : "-",
 	        jstr(ev, "type") ? jstr(ev, "type") : "-",
 	        jstr(ev, "subject") ? jstr(ev, "subject") : "-");
-	json_object_foreach((json_t *)ev, key, v) {
+	json_object_foreach((json_t *)ev, key, v)
+	{
 		if (json_is_null(v) || !strcmp(key, "seq") || !strcmp(key, "time") ||
 		    !strcmp(key, "type") || !strcmp(key, "subject"))
 			continue;
@@ -230,7 +242,8 @@ static void print_generic(FILE *f, const json_t *reply)
 	const char *key;
 	const json_t *v;
 
-	json_object_foreach((json_t *)reply, key, v) {
+	json_object_foreach((json_t *)reply, key, v)
+	{
 		if (!strcmp(key, "ok"))
 			continue;
 		fprintf(f, "%s: ", key);
@@ -253,11 +266,10 @@ void out_reply(FILE *f, enum out_kind kind, const json_t *reply, int colour)
 		break;
 	case OUT_LOGS:
 		json_array_foreach(json_object_get(reply, "lines"), i, v)
-			fprintf(f, "%s\n", json_string_value(v));
+		    fprintf(f, "%s\n", json_string_value(v));
 		break;
 	case OUT_EVENTS:
-		json_array_foreach(json_object_get(reply, "events"), i, v)
-			print_event(f, v);
+		json_array_foreach(json_object_get(reply, "events"), i, v) print_event(f, v);
 		break;
 	case OUT_PLUGINS:
 		print_plugins(f, reply);

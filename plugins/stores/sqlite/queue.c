@@ -179,9 +179,10 @@ void sq_queue_push(struct sq_store *st, struct sq_rec *r)
 		st->first_ms = sq_mono_ms();
 	list_push(registry ? &st->reg : &st->hist, r);
 	enforce_bound(st);
-	/* Wake the writer only when it must recompute its deadline (first record) or write at
-	 * once (a large batch): one wakeup per batch, not one per record. */
-	if (before == 0 || before + 1 == SQ_BATCH_NOW)
+	/* Registry records are written at once: after a crash of vigild, an entry still in
+	 * memory would be a process nobody adopts. History waits for flush_interval. Wake the
+	 * writer only when that changes its plan: one wakeup per batch, not one per record. */
+	if (before == 0 || before + 1 == SQ_BATCH_NOW || (registry && st->reg.n == 1))
 		pthread_cond_signal(&st->wake);
 }
 

@@ -179,7 +179,7 @@ static void *writer_main(void *arg)
 		if (st->quit)
 			break;
 		batch_due = pending && may_retry &&
-		            (want_flush || pending >= SQ_BATCH_NOW ||
+		            (want_flush || st->reg.n || pending >= SQ_BATCH_NOW ||
 		             now >= st->first_ms + (uint64_t)st->flush_ms);
 		open_due = !st->db.h && may_retry;
 		prune_due = now >= st->next_prune_ms && (st->db.h || open_due);

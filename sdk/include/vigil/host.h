@@ -5,6 +5,7 @@
 #include <vigil/config.h>
 #include <vigil/event.h>
 #include <vigil/proc.h>
+#include <vigil/store.h>
 
 /* Threading: vigild runs one loop thread. Every host function must be called from it (that is,
  * from a plugin callback), unless its comment says otherwise. Every plugin callback is called
@@ -122,6 +123,16 @@ struct vigil_host {
 	int (*plugin_foreach)(vigil_plugin_fn fn, void *arg);
 	/* Starts the orderly shutdown (reverse priority, shutdown_timeout); returns at once. */
 	void (*shutdown)(const char *reason);
+
+	/* --- history and daemon control --- */
+	/* Queries the store's history (see store.h). -ENOSYS when the store cannot. */
+	int (*history_query)(const struct vigil_history_query *q, vigil_history_fn fn, void *arg);
+	/* Re-reads the configuration: adds, removes and restarts only what changed. Returns 0,
+	 * or -1 with a message in err when the new file is rejected (nothing changed then). */
+	int (*reload)(char *err, size_t len);
+	/* Re-executes vigild in place after the current loop turn, keeping every child (a
+	 * zero-downtime upgrade). Returns 0, or -errno when it cannot (nothing changed then). */
+	int (*reexec)(void);
 };
 
 #endif
