@@ -41,6 +41,24 @@ if [ -s "$tmp/out" ]; then
 	echo "FAIL: stdout is not empty"
 	fail=1
 fi
+# Without --check-config too: the same refusal, before anything is created or started.
+statedir="$(dirname "$file")/state"
+[ -e "$statedir" ] && rm -rf "$statedir"
+timeout 10 "$vigild" -c "$file" >"$tmp/out2" 2>"$tmp/err2"
+rc=$?
+if [ "$rc" -ne 100 ]; then
+	echo "FAIL: without --check-config: exit code $rc, expected 100"
+	fail=1
+fi
+if ! grep -qF -e "$expect" "$tmp/err2"; then
+	echo "FAIL: without --check-config: stderr does not contain: $expect"
+	fail=1
+fi
+if [ -e "$statedir" ]; then
+	echo "FAIL: a refused configuration created $statedir"
+	rm -rf "$statedir"
+	fail=1
+fi
 if [ "$fail" -ne 0 ]; then
 	echo "--- stdout"; cat "$tmp/out"
 	echo "--- stderr"; cat "$tmp/err"

@@ -326,6 +326,30 @@ START_TEST(child_environment_is_as_configured)
 }
 END_TEST
 
+START_TEST(privileges_are_dropped)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP: dropping privileges needs root\n");
+		return;
+	}
+	struct vd vd;
+	char dump[] = "/tmp/vigil-test-dump-XXXXXX";
+	int fd = mkstemp(dump);
+	close(fd);
+	unlink(dump);
+	vd_start(&vd, config("[program.nobody]\ncommand = %s dump-state %s\nuser = nobody\n"
+	                     "group = nogroup\n",
+	                     vd_victim(), dump));
+	char *s = vd_wait_file(dump, "env:VIGIL_NAME", 5000);
+	unlink(dump);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_msg(strstr(s, "\nuid=65534\neuid=65534\ngid=65534\negid=65534\n"), "%s", s);
+	ck_assert_msg(strstr(s, "\ngroups=65534\n"), "%s", s);
+	free(s);
+	ck_assert_int_eq(vd_stop(&vd), 0);
+}
+END_TEST
+
 START_TEST(second_instance_exits_111)
 {
 	struct vd vd;
@@ -459,6 +483,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, shutdown_stops_in_reverse_order);
 	tcase_add_test(tc, output_is_captured);
 	tcase_add_test(tc, child_environment_is_as_configured);
+	tcase_add_test(tc, privileges_are_dropped);
 	tcase_add_test(tc, second_instance_exits_111);
 	tcase_add_test(tc, socket_garbage);
 	tcase_add_test(tc, single_program_config_uses_defaults);
