@@ -111,6 +111,49 @@ static const struct conf_keydef program_keys[] = {
 	{.name = "on_unhealthy", .type = CK_LATER},
 };
 
+#define T(f) (offsetof(struct conf_pool, task) + offsetof(struct conf_program, f))
+#define Q(f) offsetof(struct conf_pool, f)
+static const struct conf_keydef pool_keys[] = {
+	{.name = "max_concurrent", .type = CK_INT, .def = "4", .off = Q(max_concurrent), .min = 1,
+	 .max = 100000, .doc = "tasks of the pool running at once"},
+	{.name = "queue_max", .type = CK_INT, .def = "1000", .off = Q(queue_max), .min = 0,
+	 .max = 10000000, .doc = "tasks waiting at most; a full queue refuses new ones"},
+	{.name = "default_timeout", .type = CK_DURATION, .def = "30m", .off = Q(default_timeout_ms),
+	 .doc = "a task running longer is stopped and ends timeout; 0 = none"},
+	{.name = "retries", .type = CK_INT, .def = "0", .off = Q(retries), .min = 0, .max = 1000,
+	 .doc = "re-runs of a failed task, paced by restart_policy"},
+	{.name = "restart_policy", .type = CK_NAME, .def = "backoff", .off = Q(restart_policy),
+	 .doc = "the [policy.*] instance that paces retries"},
+	{.name = "directory", .type = CK_PATH, .off = T(directory), .doc = "working directory"},
+	{.name = "user", .type = CK_STR, .off = T(user), .doc = "user to run tasks as"},
+	{.name = "group", .type = CK_STR, .off = T(group), .doc = "group to run tasks as"},
+	{.name = "environment", .type = CK_ENV, .def = "", .off = T(environment),
+	 .doc = "KEY=value items"},
+	{.name = "clear_env", .type = CK_BOOL, .def = "false", .off = T(clear_env),
+	 .doc = "start from an empty environment"},
+	{.name = "umask", .type = CK_UMASK, .off = T(umask), .doc = "octal umask"},
+	{.name = "stop_signal", .type = CK_SIGNAL, .def = "TERM", .off = T(stop_signal),
+	 .doc = "signal that asks a task to stop (timeout, cancel)"},
+	{.name = "stop_timeout", .type = CK_DURATION, .def = "10s", .off = T(stop_timeout_ms),
+	 .doc = "then SIGKILL"},
+	{.name = "kill_tree", .type = CK_BOOL, .def = "true", .off = T(kill_tree),
+	 .doc = "stopping a task kills its whole tree"},
+	{.name = "stdout", .type = CK_ENUM, .def = "log", .off = T(stdout_mode),
+	 .choices = "log|null|inherit", .doc = "where a task's standard output goes"},
+	{.name = "stderr", .type = CK_ENUM, .def = "log", .off = T(stderr_mode),
+	 .choices = "log|null|inherit|stdout", .doc = "where a task's standard error goes"},
+	{.name = "limit_memory", .type = CK_SIZE, .def = "0", .off = T(limit_memory),
+	 .doc = "memory limit of each task; 0 = none"},
+	{.name = "limit_cpu", .type = CK_PERCENT, .def = "0%", .off = T(limit_cpu),
+	 .doc = "CPU limit of each task in % of one core; 0 = none"},
+	{.name = "limit_nofile", .type = CK_I64, .def = "0", .off = T(limit_nofile), .min = 0,
+	 .max = INT32_MAX, .doc = "RLIMIT_NOFILE; 0 = inherit"},
+	{.name = "limit_nproc", .type = CK_I64, .def = "0", .off = T(limit_nproc), .min = 0,
+	 .max = INT32_MAX, .doc = "RLIMIT_NPROC; 0 = no limit"},
+	{.name = "limit_core", .type = CK_CORE, .def = "0", .off = T(limit_core),
+	 .doc = "RLIMIT_CORE in bytes; 0 = no core files"},
+};
+
 /* clang-format on */
 
 const char *conf_key_home(const char *key)
@@ -221,11 +264,8 @@ static int classify(const struct conf_section *sec, struct sec_name *out, struct
 		bad_name(sec, "name", parts[1], err);
 	} else if (n == 3 && !conf_valid_name(parts[2])) {
 		bad_name(sec, "instance label", parts[2], err);
-	} else if (k == 4) {
-		conf_errf(err, sec->file, sec->line, sec->name, NULL,
-		          "pools are not supported yet (planned: see docs/configuration.md)");
 	} else {
-		out->kind = k == 2 ? SK_PROGRAM : k == 3 ? SK_GROUP : SK_PLUGIN;
+		out->kind = k == 2 ? SK_PROGRAM : k == 3 ? SK_GROUP : k == 4 ? SK_POOL : SK_PLUGIN;
 		out->pkind = (enum vigil_plugin_kind)(k >= 5 ? k - 4 : 0);
 		out->name = util_xstrdup(parts[1]);
 		out->label = util_xstrdup(n == 3 ? parts[2] : parts[1]);
@@ -233,6 +273,55 @@ static int classify(const struct conf_section *sec, struct sec_name *out, struct
 	}
 	free(copy);
 	return rc;
+}
+
+/* The program keys a task takes from nowhere but its defaults. */
+static void pool_task_defaults(struct conf_pool *p)
+{
+	struct conf_program *t = &p->task;
+	t->name = util_xstrdup(p->name);
+	t->file = util_xstrdup(p->file);
+	t->line = p->line;
+	t->numprocs = 1;
+	t->restart = RESTART_NEVER;
+	t->restart_policy = util_xstrdup(p->restart_policy ? p->restart_policy : "backoff");
+	t->priority = 1;
+	t->log_max_size = 0;
+	t->start_timeout_ms = 0;
+	t->success_codes = util_xcalloc(1, sizeof(int));
+	t->nsuccess_codes = 1;
+}
+
+/* A pool named "default" always exists, so `vigilctl run` works with no [pool.*]. */
+static int add_default_pool(struct vigil_conf *c, struct conf_error *err)
+{
+	if (conf_find_pool(c, "default"))
+		return 0;
+	struct conf_section empty = {.name = "pool.default", .file = c->file, .dir = c->dir};
+	c->pools = conf_grow(c->pools, c->npools, sizeof(*c->pools));
+	struct conf_pool *p = &c->pools[c->npools++];
+	p->name = util_xstrdup("default");
+	p->file = util_xstrdup(c->file);
+	int rc = conf_apply(&empty, pool_keys, NKEYS(pool_keys), p, err);
+	/* It retries nothing (retries = 0), so it must not be what brings in policy.backoff:
+	 * take the first policy the file names, if any. */
+	for (size_t i = 0; i < c->nsections; i++)
+		if (strncmp(c->sections[i].name, "policy.", 7) == 0) {
+			const char *label = strrchr(c->sections[i].name, '.') + 1;
+			free(p->restart_policy);
+			p->restart_policy = util_xstrdup(label);
+			break;
+		}
+	pool_task_defaults(p);
+	return rc;
+}
+
+const struct conf_pool *conf_find_pool(const struct vigil_conf *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->npools; i++)
+		if (strcmp(conf->pools[i].name, name) == 0)
+			return &conf->pools[i];
+	return NULL;
 }
 
 int conf_load(const char *path, struct vigil_conf **out, struct conf_error *err)
@@ -268,8 +357,17 @@ int conf_load(const char *path, struct vigil_conf **out, struct conf_error *err)
 		}
 		switch (sn.kind) {
 		case SK_VIGIL:
-		case SK_POOL:
 			break;
+		case SK_POOL: {
+			c->pools = conf_grow(c->pools, c->npools, sizeof(*c->pools));
+			struct conf_pool *p = &c->pools[c->npools++];
+			p->name = util_xstrdup(sn.name);
+			p->file = util_xstrdup(sec->file);
+			p->line = sec->line;
+			rc = conf_apply(sec, pool_keys, NKEYS(pool_keys), p, err);
+			pool_task_defaults(p);
+			break;
+		}
 		case SK_SECURITY:
 			rc =
 			    conf_apply(sec, security_keys, NKEYS(security_keys), &c->security, err);
@@ -307,6 +405,8 @@ int conf_load(const char *path, struct vigil_conf **out, struct conf_error *err)
 		free(sn.label);
 	}
 	if (rc == 0)
+		rc = add_default_pool(c, err);
+	if (rc == 0)
 		rc = conf_check_groups(c, gsec, err);
 	if (rc == 0)
 		rc = conf_check_depends(c, err);
@@ -323,25 +423,35 @@ int conf_load(const char *path, struct vigil_conf **out, struct conf_error *err)
 	return 0;
 }
 
+static void free_program(struct conf_program *p)
+{
+	free(p->name);
+	free(p->file);
+	free(p->command);
+	util_strv_free(p->argv);
+	free(p->directory);
+	free(p->user);
+	free(p->group);
+	util_strv_free(p->environment);
+	util_strv_free(p->depends_on);
+	free(p->success_codes);
+	free(p->restart_policy);
+	util_strv_free(p->tags);
+}
+
 void conf_free(struct vigil_conf *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nprograms; i++) {
-		struct conf_program *p = &c->programs[i];
-		free(p->name);
-		free(p->file);
-		free(p->command);
-		util_strv_free(p->argv);
-		free(p->directory);
-		free(p->user);
-		free(p->group);
-		util_strv_free(p->environment);
-		util_strv_free(p->depends_on);
-		free(p->success_codes);
-		free(p->restart_policy);
-		util_strv_free(p->tags);
+	for (size_t i = 0; i < c->npools; i++) {
+		free(c->pools[i].name);
+		free(c->pools[i].file);
+		free(c->pools[i].restart_policy);
+		free_program(&c->pools[i].task);
 	}
+	free(c->pools);
+	for (size_t i = 0; i < c->nprograms; i++)
+		free_program(&c->programs[i]);
 	free(c->programs);
 	for (size_t i = 0; i < c->ngroups; i++) {
 		free(c->groups[i].name);

@@ -81,6 +81,20 @@ struct conf_program {
 	uint64_t hash;          /* digest of every field above: reload compares these */
 };
 
+/* A [pool.NAME] section: limits of the queue, and the settings every task of it runs with
+ * (`task` holds the [program.*] keys that make sense for a task; its command is the task's). */
+struct conf_pool {
+	char *name;
+	char *file;
+	int line;
+	int max_concurrent;
+	int queue_max;
+	int64_t default_timeout_ms;
+	int retries;
+	char *restart_policy;
+	struct conf_program task;
+};
+
 struct conf_group {
 	char *name;
 	char **programs;        /* NULL-terminated, each names a program */
@@ -113,6 +127,8 @@ struct vigil_conf {
 	size_t nprograms;
 	struct conf_group *groups;
 	size_t ngroups;
+	struct conf_pool *pools;        /* always holds "default" (its defaults if not configured) */
+	size_t npools;
 	struct conf_plugin *plugins;    /* sections, then the defaults that were missing */
 	size_t nplugins;
 	struct conf_section *sections;  /* every raw section, owned here */
@@ -142,5 +158,6 @@ char *conf_socket_path(const char *path, struct conf_error *err);
 
 const struct conf_program *conf_find_program(const struct vigil_conf *conf, const char *name);
 const struct conf_group *conf_find_group(const struct vigil_conf *conf, const char *name);
+const struct conf_pool *conf_find_pool(const struct vigil_conf *conf, const char *name);
 
 #endif

@@ -192,6 +192,9 @@ int conf_check_plugins(struct vigil_conf *c, struct conf_error *err)
 	for (size_t i = 0; i < c->nprograms && !need_backoff; i++)
 		need_backoff = strcmp(c->programs[i].restart_policy, "backoff") == 0 &&
 		               !has_instance(c, VIGIL_KIND_POLICY, "backoff");
+	for (size_t i = 0; i < c->npools && !need_backoff; i++)
+		need_backoff = strcmp(c->pools[i].restart_policy, "backoff") == 0 &&
+		               !has_instance(c, VIGIL_KIND_POLICY, "backoff");
 	if (!stores)
 		add_default(c, VIGIL_KIND_STORE, "sqlite");
 	if (need_backoff)
@@ -199,8 +202,10 @@ int conf_check_plugins(struct vigil_conf *c, struct conf_error *err)
 	if (!ctl)
 		add_default(c, VIGIL_KIND_FRONTEND, "ctl");
 
-	for (size_t i = 0; i < c->nprograms; i++) {
-		const struct conf_program *p = &c->programs[i];
+	/* Programs, then pools (their task template carries the pool's restart_policy). */
+	for (size_t i = 0; i < c->nprograms + c->npools; i++) {
+		const struct conf_program *p =
+		    i < c->nprograms ? &c->programs[i] : &c->pools[i - c->nprograms].task;
 		if (has_instance(c, VIGIL_KIND_POLICY, p->restart_policy))
 			continue;
 		const char *names[64];

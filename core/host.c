@@ -12,6 +12,7 @@
 #include "log.h"
 #include "loop.h"
 #include "sup.h"
+#include "task.h"
 #include "util.h"
 
 /* Timers and watches are wrapped so the core can drop what an instance left behind. */
@@ -267,6 +268,16 @@ static int h_history_query(const struct vigil_history_query *q, vigil_history_fn
 	return -ENOSYS;
 }
 
+static int h_stats_query(const struct vigil_stats_query *q, vigil_stats_fn fn, void *arg)
+{
+	for (struct vigil_instance *i = H.plugins ? H.plugins->head : NULL; i; i = i->next) {
+		const struct vigil_store_ops *ops = i->desc.ops;
+		if (i->desc.kind == VIGIL_KIND_STORE && ops && ops->stats_query)
+			return ops->stats_query(i->state, q, fn, arg);
+	}
+	return -ENOSYS;
+}
+
 static int h_reload(char *err, size_t len)
 {
 	if (!H.reload) {
@@ -327,6 +338,10 @@ static const struct vigil_host table = {
 	.history_query = h_history_query,
 	.reload = h_reload,
 	.reexec = h_reexec,
+	.stats_query = h_stats_query,
+	.task_submit = task_submit,
+	.task_cancel = task_cancel,
+	.task_foreach = task_foreach,
 };
 
 const struct vigil_host *host_table(struct loader_set *plugins, const char *state_dir)

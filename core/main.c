@@ -21,6 +21,7 @@
 #include "log.h"
 #include "loop.h"
 #include "sup.h"
+#include "task.h"
 #include "util.h"
 
 #define EXIT_USAGE 2
@@ -424,6 +425,7 @@ int main(int argc, char **argv)
 		goto out_loop;
 	}
 	sup_init(conf, plugins);
+	task_init(conf, plugins);
 	if (loader_start_all(plugins, &err) < 0) {
 		log_error("%s", err.msg);
 		goto out_loop;
@@ -460,6 +462,7 @@ int main(int argc, char **argv)
 	log_info("vigild stopped");
 out_loop:
 	/* Policies still hold per-instance memory: free the instances before the plugins. */
+	task_fini();
 	sup_fini();
 	loader_close(plugins);
 	bus_fini();

@@ -23,6 +23,7 @@
 #include "loop.h"
 #include "inst.h"
 #include "sup_int.h"
+#include "task.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -783,6 +784,9 @@ void sup_reap(void)
 		struct proc *p = sup_pid_get(pid, NULL);
 		if (p)
 			on_main_exit(p, status, &ru);
+		else
+			for (int h = 0; h < S.nreap_hooks && S.reap_hooks[h](pid, status, &ru) == 0; h++)
+				;
 	}
 	/* Instances whose main process is gone but whose group lived on. */
 	for (size_t i = 0; i < S.nprocs; i++) {
@@ -901,7 +905,7 @@ static void advance_shutdown(void)
 		if (p->state == VIGIL_PROC_BACKOFF || may_stop_now(p))
 			sup_request_stop(p, "shutdown");
 	}
-	if (up == 0) {
+	if (up == 0 && task_active() == 0) {
 		if (S.shutdown_timer) {
 			loop_timer_cancel(S.shutdown_timer);
 			S.shutdown_timer = NULL;
@@ -950,9 +954,16 @@ void sup_shutdown(const char *reason)
 		S.procs[i]->waiting = 0;
 		S.procs[i]->want_down = 1;
 	}
+	task_shutdown();
 	S.shutdown_timer = loop_timer_add((uint64_t)S.conf->shutdown_timeout_ms, 0,
 	                                  on_shutdown_timeout, NULL);
 	advance_shutdown();
+}
+
+void sup_task_progress(void)
+{
+	if (S.shutting_down)
+		advance_shutdown();
 }
 
 int sup_shutting_down(void)
@@ -1033,6 +1044,14 @@ int sup_control(const char *target, enum vigil_proc_action action, int signo)
 	if (!found)
 		return -ENOENT;
 	return n;
+}
+
+int sup_add_reap_hook(sup_reap_fn fn)
+{
+	if (S.nreap_hooks >= (int)(sizeof S.reap_hooks / sizeof S.reap_hooks[0]))
+		return -ENOSPC;
+	S.reap_hooks[S.nreap_hooks++] = fn;
+	return 0;
 }
 
 size_t sup_count(void)

@@ -2,6 +2,8 @@
 #ifndef VIGIL_CORE_SUP_H
 #define VIGIL_CORE_SUP_H
 
+#include <sys/types.h>
+
 #include <vigil/host.h>
 
 #include "conf.h"
@@ -23,12 +25,20 @@ void sup_reap(void);
  * shutdown_timeout; calls loop_quit(0) once everything is down. Idempotent. */
 void sup_shutdown(const char *reason);
 int sup_shutting_down(void);
+/* A task ended: during shutdown, the daemon may now be done. */
+void sup_task_progress(void);
 
 /* vigil_host.proc_foreach / proc_control. */
 int sup_foreach(const char *target, vigil_proc_fn fn, void *arg);
 int sup_control(const char *target, enum vigil_proc_action action, int signo);
 
 size_t sup_count(void);
+
+/* Children that are not program instances (tasks, probes) are offered to each hook when
+ * reaped, in order, until one returns 1 (it was its child). Add hooks after sup_init. */
+struct rusage;
+typedef int (*sup_reap_fn)(pid_t pid, int status, const struct rusage *ru);
+int sup_add_reap_hook(sup_reap_fn fn);
 
 /* At startup, after sup_init: every registry entry of the store that claims to be alive is
  * verified (pidfd + start time + boot id) and then, per `orphans`, adopted (watched through

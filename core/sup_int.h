@@ -2,6 +2,7 @@
 #ifndef VIGIL_CORE_SUP_INT_H
 #define VIGIL_CORE_SUP_INT_H
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "fsm.h"
@@ -22,6 +23,8 @@ struct sup_state {
 	char boot_id[40];
 	struct vigil_sub *metrics_sub;
 	struct loop_timer *sweep_timer;
+	sup_reap_fn reap_hooks[4];
+	int nreap_hooks;
 };
 extern struct sup_state sup_g;
 #define S sup_g

@@ -418,7 +418,7 @@ END_TEST
 
 START_TEST(bad_inline)
 {
-	refuses("[program.x]\ncommand = x\nlimit_cpu = 150%\n", "limit_cpu is not supported yet");
+	refuses("[program.x]\ncommand = x\nlimit_cpu = lots\n", "expected a percentage");
 	refuses("[program.x]\ncommand = x\nhealth_check = none\n",
 	        "health_check is not supported yet");
 	refuses("[program.x]\ncommand = x\nready = http://localhost:80/\n",

@@ -216,35 +216,25 @@ static size_t hook_env(struct webhook *w, const struct vigil_event *ev, char **e
 	return n;
 }
 
-static int hook_spawn(struct webhook *w, const struct vigil_event *ev, struct hook *h)
+/* Starts argv with envp: stdin /dev/null, stdout and stderr into a pipe whose read end
+ * (non-blocking) goes to *fd. posix_spawn returns as soon as the child has exec'd (or failed
+ * to, which it reports), so this never waits for the hook itself. 0 or -errno. */
+static int spawn_hook(char *const argv[], char *const envp[], pid_t *pid, int *fd)
 {
-	char *extra[16];
-	size_t nextra = hook_env(w, ev, extra, sizeof extra / sizeof extra[0]);
-	size_t nenv = 0;
-	char **envp;
-	int out[2] = {-1, -1}, rc;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
+	int out[2], rc;
 
-	while (environ[nenv])
-		nenv++;
-	envp = calloc(nenv + nextra + 1, sizeof *envp);
-	/* Only our end is non-blocking: the hook writes to a normal, blocking pipe. */
-	if (!envp || pipe2(out, O_CLOEXEC) < 0 || fcntl(out[0], F_SETFL, O_NONBLOCK) < 0) {
-		rc = errno ? errno : ENOMEM;
-		if (envp && out[0] >= 0) {
-			close(out[0]);
-			close(out[1]);
-		}
-		free(envp);
-		for (size_t i = 0; i < nextra; i++)
-			free(extra[i]);
-		return -rc;
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return -errno;
+	/* Only our end is non-blocking: the hook writes to an ordinary pipe. */
+	if (fcntl(out[0], F_SETFL, O_NONBLOCK) < 0) {
+		rc = -errno;
+		close(out[0]);
+		close(out[1]);
+		return rc;
 	}
-	memcpy(envp, extra, nextra * sizeof *envp);
-	memcpy(envp + nextra, environ, nenv * sizeof *envp);
-
 	/* The child must not inherit the daemon's blocked signals (vigild takes its signals
 	 * through a signalfd) nor its ignored SIGPIPE; dup2 clears O_CLOEXEC on 1 and 2. */
 	sigemptyset(&none);
@@ -259,19 +249,38 @@ static int hook_spawn(struct webhook *w, const struct vigil_event *ev, struct ho
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
-	rc = posix_spawn(&h->pid, w->argv[0], &fa, &attr, w->argv, envp);
+	rc = posix_spawn(pid, argv[0], &fa, &attr, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(out[1]);
-	free(envp);
-	for (size_t i = 0; i < nextra; i++)
-		free(extra[i]);
 	if (rc) {
 		close(out[0]);
 		return -rc;
 	}
-	h->fd = out[0];
+	*fd = out[0];
 	return 0;
+}
+
+/* Runs the command for ev, with the event in front of the daemon's environment. */
+static int hook_start(struct webhook *w, const struct vigil_event *ev, struct hook *h)
+{
+	char *extra[16];
+	size_t nextra = hook_env(w, ev, extra, sizeof extra / sizeof extra[0]), nenv = 0;
+	char **envp;
+	int rc = -ENOMEM;
+
+	while (environ[nenv])
+		nenv++;
+	envp = calloc(nenv + nextra + 1, sizeof *envp);
+	if (envp) {
+		memcpy(envp, extra, nextra * sizeof *envp);
+		memcpy(envp + nextra, environ, nenv * sizeof *envp);
+		rc = spawn_hook(w->argv, envp, &h->pid, &h->fd);
+	}
+	free(envp);
+	for (size_t i = 0; i < nextra; i++)
+		free(extra[i]);
+	return rc;
 }
 
 static void on_event(const struct vigil_event *ev, void *arg)
@@ -292,7 +301,7 @@ static void on_event(const struct vigil_event *ev, void *arg)
 		return;
 	h->w = w;
 	h->fd = -1;
-	rc = hook_spawn(w, ev, h);
+	rc = hook_start(w, ev, h);
 	if (rc < 0) {
 		w->host->log(w->self, VIGIL_LOG_ERROR, "%s %s: cannot run %s: %s", name,
 		             ev->subject ? ev->subject : "-", w->argv[0], strerror(-rc));

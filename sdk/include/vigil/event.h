@@ -22,6 +22,7 @@ enum vigil_event_type {
 	VIGIL_EV_PROCESS_ADOPTED = 17,
 	VIGIL_EV_TASK_QUEUED = 30,
 	VIGIL_EV_TASK_FINISHED = 31,
+	VIGIL_EV_TASK_STARTED = 32,
 	VIGIL_EV_METRICS_SAMPLE = 40,
 	VIGIL_EV_HEALTH_CHANGED = 41,
 	VIGIL_EV_LIMIT_VIOLATED = 42,
@@ -166,18 +167,34 @@ struct vigil_ev_task_queued {
 	uint32_t position;        /* 0-based position in the queue */
 };
 
+/* task.started (subject = task id): a run of the task was spawned. */
+struct vigil_ev_task_started {
+	struct vigil_event hdr;
+	const char *pool;
+	const char *name;
+	const char *type;
+	int32_t pid;
+	uint32_t attempt;
+	int64_t queued_ms;        /* from submission (or retry) to spawn */
+};
+
 /* task.finished (subject = task id) */
 struct vigil_ev_task_finished {
 	struct vigil_event hdr;
 	const char *pool;
 	const char *name;
 	const char *type;
-	enum vigil_task_state state;
+	enum vigil_task_state state;   /* succeeded, failed, timeout, killed, cancelled */
 	int32_t exit_code;
 	int32_t signal;
 	int64_t duration_ms;
 	double cpu_s;
 	int64_t peak_rss_bytes;
+	enum vigil_priority priority;
+	uint32_t attempts;
+	int64_t submitted_at_ms;
+	int64_t started_at_ms;
+	const char *error;        /* why it could not start, or NULL */
 };
 
 /* metrics.sample (lossy): one sample of one instance (its whole tree in the tree_* fields). */

@@ -49,6 +49,7 @@ typedef void (*vigil_fd_fn)(int fd, uint32_t events, void *arg);
 /* Iteration callbacks return 0 to go on, anything else to stop (that value is returned). */
 typedef int (*vigil_proc_fn)(const struct vigil_proc_info *info, void *arg);
 typedef int (*vigil_plugin_fn)(const struct vigil_plugin_info *info, void *arg);
+typedef int (*vigil_task_fn)(const struct vigil_task_info *info, void *arg);
 
 struct vigil_host {
 	uint32_t size;           /* sizeof(struct vigil_host) of the core; fields past it are absent */
@@ -133,6 +134,21 @@ struct vigil_host {
 	/* Re-executes vigild in place after the current loop turn, keeping every child (a
 	 * zero-downtime upgrade). Returns 0, or -errno when it cannot (nothing changed then). */
 	int (*reexec)(void);
+	/* Statistics from the store (see store.h). -ENOSYS when the store cannot. */
+	int (*stats_query)(const struct vigil_stats_query *q, vigil_stats_fn fn, void *arg);
+
+	/* --- tasks --- */
+	/* Queues a task; its id is written to id. Returns 0, or a negative errno with a message
+	 * in err: -ENOENT no such pool, -EAGAIN the pool's queue is full, -EPERM refused by
+	 * [security], -EINVAL a bad spec. The outcome comes as task.* events. */
+	int (*task_submit)(const struct vigil_task_spec *spec, char *id, size_t idlen, char *err,
+	                   size_t errlen);
+	/* Cancels a queued task, or stops a running one (it ends `cancelled`). 0, -ENOENT,
+	 * -EALREADY (it has finished). */
+	int (*task_cancel)(const char *id);
+	/* Calls fn for the task `id`, or for every task the core still holds when id is NULL
+	 * (queued, running, and the most recent finished ones). -ENOENT when id is unknown. */
+	int (*task_foreach)(const char *id, vigil_task_fn fn, void *arg);
 };
 
 #endif

@@ -80,6 +80,44 @@ struct vigil_proc_info {
 	int64_t limit_nproc;         /* 0 = none */
 };
 
+/* A task to run once, in a pool (`vigilctl run`). Strings are copied by task_submit. */
+struct vigil_task_spec {
+	uint32_t size;               /* sizeof(struct vigil_task_spec) */
+	const char *pool;            /* NULL = "default" */
+	const char *name;            /* NULL = the program's file name */
+	const char *type;            /* the agent type, free text; NULL = "task" */
+	enum vigil_priority priority;
+	int64_t timeout_ms;          /* 0 = the pool's default_timeout */
+	const char *cwd;             /* NULL = the pool's directory */
+	const char *const *env;      /* "KEY=value", NULL-terminated; added to the pool's */
+	const char *const *argv;     /* NULL-terminated; argv[0] is looked up in PATH */
+};
+
+/* A snapshot of one task. Borrowed for the callback; -1 / NULL where unknown. */
+struct vigil_task_info {
+	uint32_t size;
+	const char *id;
+	const char *name;
+	const char *type;
+	const char *pool;
+	const char *command;         /* the argv, joined for display */
+	enum vigil_task_state state;
+	enum vigil_priority priority;
+	int32_t pid;                 /* while running */
+	uint32_t attempt;            /* 1 for the first run, +1 per retry */
+	uint32_t queue_position;     /* 0-based while queued */
+	int64_t submitted_at_ms;     /* wall clock */
+	int64_t started_at_ms;       /* 0 = not yet */
+	int64_t ended_at_ms;         /* 0 = not yet */
+	int64_t timeout_ms;
+	int32_t exit_code;           /* -1 = none (yet), or killed by a signal */
+	int32_t signal;
+	int64_t duration_ms;         /* of the last run */
+	double cpu_s;                /* user+system of the last run (wait4) */
+	int64_t peak_rss_bytes;      /* ru_maxrss of the last run */
+	const char *error;           /* why it could not start, or NULL */
+};
+
 static inline const char *vigil_proc_state_name(enum vigil_proc_state s)
 {
 	static const char *const names[VIGIL_PROC_STATE_COUNT] = {

@@ -57,6 +57,28 @@ struct vigil_history_row {
 
 typedef int (*vigil_history_fn)(const struct vigil_history_row *row, void *arg);
 
+/* Statistics over the history (`vigilctl stats`). */
+struct vigil_stats_query {
+	uint32_t size;
+	const char *by;            /* "type", "program" or "pool" */
+	int64_t since_ms;          /* 0 = everything kept */
+};
+
+struct vigil_stats_row {
+	uint32_t size;
+	const char *key;           /* the type, program or pool */
+	uint64_t runs;
+	uint64_t successes;
+	uint64_t failures;         /* failed, killed and spawn failures */
+	uint64_t timeouts;
+	double success_rate;       /* successes / runs, 0..1 */
+	int64_t p50_ms, p95_ms, max_ms; /* durations */
+	double cpu_s;              /* total */
+	int64_t peak_rss_bytes;    /* the largest */
+};
+
+typedef int (*vigil_stats_fn)(const struct vigil_stats_row *row, void *arg);
+
 /* ops of a VIGIL_KIND_STORE plugin. All on the loop thread; a store must not block on disk in
  * these calls (queue the write, batch it, or hand it to a writer thread). History (runs, tasks,
  * alerts, metrics) is recorded by the store itself from the bus, so a new backend needs no
@@ -77,6 +99,10 @@ struct vigil_store_ops {
 	 * Returns 0, -ENOSYS, or -errno. */
 	int (*history_query)(void *state, const struct vigil_history_query *q, vigil_history_fn fn,
 	                     void *arg);
+	/* Optional: one row per key, computed by the store over runs and tasks. Like
+	 * history_query, a read on the loop thread. 0, -ENOSYS, -EINVAL (bad `by`), -errno. */
+	int (*stats_query)(void *state, const struct vigil_stats_query *q, vigil_stats_fn fn,
+	                   void *arg);
 };
 
 #endif
