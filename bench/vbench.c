@@ -603,6 +603,8 @@ static int cmd_restart(int argc, char **argv)
 	set_runid(argv[3]);
 	long n = atol(argv[4]), count = atol(argv[5]);
 	double timeout = atof(argv[6]);
+	if (n < 1 || count < 1 || count > n)
+		die("restart: need 1 <= COUNT <= N");
 	int *pidof = calloc((size_t)n, sizeof *pidof);
 	struct pinfo *v;
 	int np = scan_all(&v);
@@ -612,40 +614,66 @@ static int cmd_restart(int argc, char **argv)
 			pidof[idx] = v[i].pid;
 	}
 	free(v);
-	int cn = cn_open();
+	/* Victim k is program k*N/COUNT, killed at k * 100 ms whether or not the previous one is
+	 * back: every victim is another program that has run for a while, so no peer's "not
+	 * more often than once a second" rule applies, and a slow peer's latencies (a 1 s poll)
+	 * overlap instead of adding up. */
+	struct victim {
+		long idx;
+		int old;
+		uint64_t t0, lat;
+		int state; /* 0 waiting to be killed, 1 killed, 2 replaced, 3 failed */
+	} *vic = calloc((size_t)count, sizeof *vic);
+	int cn = cn_open(), lossy = 0, pid;
+	uint64_t start = now_ns() + 1000000, ts;
+	long killed = 0, open = 0;
 	for (long k = 0; k < count; k++) {
-		long idx = (k * n) / count;
-		if (!pidof[idx]) {
-			printf("missing %ld\n", idx);
-			continue;
-		}
-		uint64_t t0 = now_ns(), ts = 0, deadline = t0 + (uint64_t)(timeout * 1e9);
-		if (kill(pidof[idx], SIGKILL) < 0) {
-			printf("kill-failed %ld\n", idx);
-			continue;
-		}
-		int found = 0, lossy = 0, pid;
-		while (!found) {
-			int r = cn_next_exec(cn, deadline, &pid, &ts);
-			if (r == 0)
-				break;
-			if (r < 0) {
-				lossy = 1;
-				continue;
+		vic[k].idx = (k * n) / count;
+		vic[k].old = pidof[vic[k].idx];
+	}
+	for (;;) {
+		uint64_t now = now_ns();
+		while (killed < count && now >= start + (uint64_t)killed * 100000000ull) {
+			struct victim *x = &vic[killed++];
+			x->t0 = now_ns();
+			if (!x->old || kill(x->old, SIGKILL) < 0)
+				x->state = 3;
+			else {
+				x->state = 1;
+				open++;
 			}
-			long got;
-			if (pid != pidof[idx] && classify(pid, &got) == PROG_LONG && got == idx)
-				found = 1;
 		}
-		if (found)
-			printf("%.3f%s\n", (double)(ts - t0) / 1e6, lossy ? " lossy" : "");
+		if (!open && killed == count)
+			break;
+		uint64_t deadline = killed < count ? start + (uint64_t)killed * 100000000ull
+						   : now + 50000000ull;
+		int r = cn_next_exec(cn, deadline, &pid, &ts);
+		if (r < 0)
+			lossy = 1;
+		if (r > 0) {
+			long got;
+			if (classify(pid, &got) == PROG_LONG)
+				for (long k = 0; k < killed; k++)
+					if (vic[k].state == 1 && vic[k].idx == got && pid != vic[k].old) {
+						vic[k].state = 2;
+						vic[k].lat = ts - vic[k].t0;
+						open--;
+					}
+		}
+		now = now_ns();
+		for (long k = 0; k < killed; k++)
+			if (vic[k].state == 1 && now - vic[k].t0 > (uint64_t)(timeout * 1e9)) {
+				vic[k].state = 3;
+				open--;
+			}
+	}
+	for (long k = 0; k < count; k++) {
+		if (vic[k].state == 2)
+			printf("%.3f%s\n", (double)vic[k].lat / 1e6, lossy ? " lossy" : "");
+		else if (!vic[k].old)
+			printf("missing %ld\n", vic[k].idx);
 		else
-			printf("timeout %ld\n", idx);
-		fflush(stdout);
-		/* The next victim is another program, so no peer's "not more often than once a
-		 * second" rule applies; a short pause lets the supervisor settle. */
-		struct timespec t = {0, 50000000};
-		nanosleep(&t, NULL);
+			printf("timeout %ld\n", vic[k].idx);
 	}
 	return 0;
 }

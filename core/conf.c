@@ -72,7 +72,10 @@ static const struct conf_keydef program_keys[] = {
 	{.name = "restart_policy", .type = CK_NAME, .def = "backoff", .off = P(restart_policy),
 	 .doc = "the [policy.*] instance that paces restarts"},
 	{.name = "ready", .type = CK_READY, .def = "none", .off = P(ready),
-	 .off2 = P(ready_delay_ms), .doc = "when a started process counts as ready"},
+	 .off2 = P(ready_delay_ms), .off3 = P(ready_check),
+	 .doc = "when a started process counts as ready"},
+	{.name = "watchdog", .type = CK_DURATION, .def = "0", .off = P(watchdog_ms),
+	 .doc = "notify protocol: WATCHDOG=1 expected at least this often once ready; 0 = off"},
 	{.name = "start_timeout", .type = CK_DURATION, .def = "30s", .off = P(start_timeout_ms),
 	 .doc = "not ready by then = failed start"},
 	{.name = "stop_signal", .type = CK_SIGNAL, .def = "TERM", .off = P(stop_signal),
@@ -104,11 +107,16 @@ static const struct conf_keydef program_keys[] = {
 	 .doc = "memory limit (cgroup memory.max when available, else sampled RSS); 0 = none"},
 	{.name = "limit_cpu", .type = CK_PERCENT, .def = "0%", .off = P(limit_cpu),
 	 .doc = "CPU limit in % of one core (cgroup cpu.max when available, else sampled); 0 = none"},
-	{.name = "health_check", .type = CK_LATER},
-	{.name = "health_interval", .type = CK_LATER},
-	{.name = "health_timeout", .type = CK_LATER},
-	{.name = "health_failures", .type = CK_LATER},
-	{.name = "on_unhealthy", .type = CK_LATER},
+	{.name = "health_check", .type = CK_CHECK, .def = "none", .off = P(health_check),
+	 .doc = "liveness check run every health_interval while running"},
+	{.name = "health_interval", .type = CK_DURATION, .def = "10s", .off = P(health_interval_ms),
+	 .min = 1, .doc = "time between two health checks"},
+	{.name = "health_timeout", .type = CK_DURATION, .def = "2s", .off = P(health_timeout_ms),
+	 .min = 1, .doc = "how long one health check or readiness attempt may take"},
+	{.name = "health_failures", .type = CK_INT, .def = "3", .off = P(health_failures), .min = 1,
+	 .max = 1000, .doc = "consecutive failed checks before on_unhealthy"},
+	{.name = "on_unhealthy", .type = CK_ENUM, .def = "restart", .off = P(on_unhealthy),
+	 .choices = "restart|stop|alert", .doc = "what a failed health check or watchdog does"},
 };
 
 #define T(f) (offsetof(struct conf_pool, task) + offsetof(struct conf_program, f))
@@ -437,6 +445,12 @@ static void free_program(struct conf_program *p)
 	free(p->success_codes);
 	free(p->restart_policy);
 	util_strv_free(p->tags);
+	struct conf_check *checks[] = {&p->ready_check, &p->health_check};
+	for (size_t k = 0; k < NKEYS(checks); k++) {
+		free(checks[k]->target);
+		free(checks[k]->host);
+		util_strv_free(checks[k]->argv);
+	}
 }
 
 void conf_free(struct vigil_conf *c)

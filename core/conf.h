@@ -35,9 +35,20 @@ struct conf_section {
 
 enum conf_restart { RESTART_ALWAYS = 0, RESTART_ON_FAILURE = 1, RESTART_NEVER = 2 };
 enum conf_output { OUT_LOG = 0, OUT_NULL = 1, OUT_INHERIT = 2, OUT_STDOUT = 3 /* stderr only */ };
-enum conf_ready { READY_NONE = 0, READY_DELAY = 1 };
+enum conf_ready { READY_NONE = 0, READY_DELAY = 1, READY_NOTIFY = 2, READY_CHECK = 3 };
+enum conf_check_kind { CHECK_NONE = 0, CHECK_TCP = 1, CHECK_HTTP = 2, CHECK_EXEC = 3 };
+enum conf_on_unhealthy { ON_UNHEALTHY_RESTART = 0, ON_UNHEALTHY_STOP = 1, ON_UNHEALTHY_ALERT = 2 };
 enum conf_orphans { ORPHANS_ADOPT = 0, ORPHANS_KILL = 1, ORPHANS_IGNORE = 2 };
 enum conf_on_limit { ON_LIMIT_RESTART = 0, ON_LIMIT_STOP = 1, ON_LIMIT_ALERT = 2 };
+
+/* A readiness or liveness check: tcp:[HOST:]PORT, http(s)://HOST[:PORT]/PATH or exec:CMD. */
+struct conf_check {
+	int kind;               /* enum conf_check_kind */
+	char *target;           /* as written after "tcp:" / "exec:", or the whole URL */
+	char *host;             /* CHECK_TCP: a numeric IPv4 or IPv6 address */
+	int port;               /* CHECK_TCP */
+	char **argv;            /* CHECK_EXEC: the command, split like `command` */
+};
 
 /* A [program.NAME] section with every default applied. */
 struct conf_program {
@@ -62,6 +73,13 @@ struct conf_program {
 	char *restart_policy;   /* policy instance name */
 	int ready;              /* enum conf_ready */
 	int64_t ready_delay_ms;
+	struct conf_check ready_check; /* READY_CHECK: what is tried until it succeeds */
+	int64_t watchdog_ms;    /* notify protocol WATCHDOG=1 at least this often; 0 = off */
+	struct conf_check health_check; /* liveness; CHECK_NONE = none */
+	int64_t health_interval_ms;
+	int64_t health_timeout_ms; /* each health check and each readiness attempt */
+	int health_failures;    /* consecutive failures before on_unhealthy */
+	int on_unhealthy;       /* enum conf_on_unhealthy */
 	int64_t start_timeout_ms;
 	int stop_signal;
 	int64_t stop_timeout_ms;

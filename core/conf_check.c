@@ -284,6 +284,15 @@ uint64_t conf_program_hash(const struct conf_program *p)
 	h_str(&h, p->restart_policy);
 	H(&h, p->ready);
 	H(&h, p->ready_delay_ms);
+	H(&h, p->ready_check.kind);
+	h_str(&h, p->ready_check.target);
+	H(&h, p->watchdog_ms);
+	H(&h, p->health_check.kind);
+	h_str(&h, p->health_check.target);
+	H(&h, p->health_interval_ms);
+	H(&h, p->health_timeout_ms);
+	H(&h, p->health_failures);
+	H(&h, p->on_unhealthy);
 	H(&h, p->start_timeout_ms);
 	H(&h, p->stop_signal);
 	H(&h, p->stop_timeout_ms);

@@ -79,7 +79,8 @@ enum conf_ktype {
 	CK_ENV,      /* char **, KEY=value items */
 	CK_CODES,    /* int * at off, size_t count at off2: exit codes 0..255 */
 	CK_ARGV,     /* char * (as written) at off, char ** at off2 */
-	CK_READY,    /* int (enum conf_ready) at off, int64_t delay at off2 */
+	CK_READY,    /* int (enum conf_ready) at off, int64_t delay at off2, conf_check at off3 */
+	CK_CHECK,    /* struct conf_check at off: none | tcp: | http(s):// | exec: */
 	CK_CORE,     /* int64_t bytes, "inherit" = -1 */
 	CK_PATHLIST, /* char **, ':'-separated, each absolute */
 	CK_LOGFILE,  /* char *, absolute; '-' = NULL */
@@ -92,8 +93,8 @@ struct conf_keydef {
 	enum conf_ktype type;
 	const char *def; /* as written in a file; NULL = no default */
 	int required;
-	size_t off, off2;    /* offsetof in the struct that conf_apply() fills */
-	int64_t min, max;    /* CK_INT, CK_I64 */
+	size_t off, off2, off3; /* offsetof in the struct that conf_apply() fills */
+	int64_t min, max;    /* CK_INT, CK_I64; CK_DURATION: min (ms) when > 0 */
 	const char *choices; /* CK_ENUM: "a|b|c" */
 	const char *doc;
 };

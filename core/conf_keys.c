@@ -2,6 +2,7 @@
 #include "conf_int.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -185,19 +186,114 @@ static int parse_codes(const struct at *a, const char *v, void *base)
 	return rc;
 }
 
+/* tcp:PORT, tcp:HOST:PORT or tcp:[IPV6]:PORT; v is what follows "tcp:". Only numeric
+ * addresses (and localhost): a name would need a DNS lookup, which blocks. */
+static int parse_tcp(const struct at *a, const char *v, struct conf_check *c)
+{
+	char host[64] = "127.0.0.1";
+	const char *port = v;
+	if (v[0] == '[') {
+		const char *e = strchr(v, ']');
+		if (!e || e[1] != ':' || (size_t)(e - v - 1) >= sizeof(host))
+			FAIL(a, "expected tcp:[IPV6]:PORT like tcp:[::1]:8080; got 'tcp:%s'", v);
+		snprintf(host, sizeof(host), "%.*s", (int)(e - v - 1), v + 1);
+		port = e + 2;
+	} else if (strchr(v, ':')) {
+		const char *colon = strrchr(v, ':');
+		if ((size_t)(colon - v) >= sizeof(host) || memchr(v, ':', (size_t)(colon - v)))
+			FAIL(a, "write an IPv6 address in brackets, like tcp:[::1]:8080; got 'tcp:%s'",
+			     v);
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - v), v);
+		port = colon + 1;
+	}
+	if (strcasecmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	unsigned char addr[16];
+	if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1)
+		FAIL(a,
+		     "'%s' is not an IP address: tcp checks take a numeric address (a host name "
+		     "would need a DNS lookup); tcp:PORT means 127.0.0.1",
+		     host);
+	int64_t n;
+	if (util_parse_int(port, &n) < 0 || n < 1 || n > 65535)
+		FAIL(a, "expected a TCP port between 1 and 65535, like tcp:8080; got 'tcp:%s'", v);
+	c->kind = CHECK_TCP;
+	c->target = util_xstrdup(v);
+	c->host = util_xstrdup(host);
+	c->port = (int)n;
+	return 0;
+}
+
+/* http://HOST[:PORT][/PATH] (or https://): only the shape is checked here; libcurl does the
+ * rest when the check runs. */
+static int parse_http(const struct at *a, const char *v, struct conf_check *c)
+{
+	const char *rest = strchr(v, ':') + 3;
+	size_t hl = strcspn(rest, "/?#");
+	const char *port = NULL;
+	for (const char *s = v; *s; s++)
+		if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s))
+			FAIL(a, "a URL holds no blanks (write %%20); got '%s'", v);
+	if (rest[0] == '[') {
+		const char *e = memchr(rest, ']', hl);
+		if (!e)
+			FAIL(a, "unterminated [IPv6] address in '%s'", v);
+		if (e[1] == ':')
+			port = e + 2;
+	} else {
+		const char *colon = memchr(rest, ':', hl);
+		if (colon)
+			port = colon + 1;
+	}
+	size_t namelen = port ? (size_t)(port - 1 - rest) : hl;
+	if (namelen == 0 || memchr(rest, '@', hl))
+		FAIL(a, "expected http://HOST:PORT/PATH like http://127.0.0.1:8080/health; got '%s'",
+		     v);
+	if (port) {
+		char num[16];
+		size_t pl = hl - (size_t)(port - rest);
+		int64_t n;
+		snprintf(num, sizeof(num), "%.*s", (int)(pl < 15 ? pl : 15), port);
+		if (pl == 0 || pl > 5 || util_parse_int(num, &n) < 0 || n < 1 || n > 65535)
+			FAIL(a, "expected a port between 1 and 65535 in '%s'", v);
+	}
+	c->kind = CHECK_HTTP;
+	c->target = util_xstrdup(v);
+	return 0;
+}
+
+/* A check value: tcp:..., http(s)://..., exec:CMD. Returns 1 when v is none of these (the
+ * caller says what was expected), 0 when parsed, -1 on a malformed one (err filled). */
+static int parse_check(const struct at *a, const char *v, struct conf_check *c)
+{
+	if (strncasecmp(v, "tcp:", 4) == 0)
+		return parse_tcp(a, v + 4, c);
+	if (strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0)
+		return parse_http(a, v, c);
+	if (strncasecmp(v, "exec:", 5) == 0) {
+		char why[128];
+		char **argv = util_split_argv(v + 5, why, sizeof(why));
+		if (!argv)
+			FAIL(a, "exec:CMD: %s (the command is split like `command`); got '%s'",
+			     strcmp(why, "empty command") == 0 ? "no command given" : why, v);
+		c->kind = CHECK_EXEC;
+		c->target = util_xstrdup(v + 5);
+		c->argv = argv;
+		return 0;
+	}
+	return 1;
+}
+
 static int parse_ready(const struct at *a, const char *v, void *base)
 {
-	static const struct {
-		const char *prefix, *shown;
-	} later[] = {{"notify", "notify"},
-	             {"tcp:", "tcp:PORT"},
-	             {"http://", "http://..."},
-	             {"https://", "https://..."},
-	             {"exec:", "exec:CMD"}};
 	while (isspace((unsigned char)*v))
 		v++;
 	if (strcasecmp(v, "none") == 0) {
 		FIELD(base, a->k->off, int) = READY_NONE;
+		return 0;
+	}
+	if (strcasecmp(v, "notify") == 0) {
+		FIELD(base, a->k->off, int) = READY_NOTIFY;
 		return 0;
 	}
 	if (strncasecmp(v, "delay:", 6) == 0) {
@@ -209,11 +305,28 @@ static int parse_ready(const struct at *a, const char *v, void *base)
 		FIELD(base, a->k->off2, int64_t) = ms;
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
-		if (strncasecmp(v, later[i].prefix, strlen(later[i].prefix)) == 0)
-			FAIL(a, "ready = %s is not supported yet; use none or delay:DURATION",
-			     later[i].shown);
-	FAIL(a, "expected none or delay:DURATION (like delay:2s); got '%s'", v);
+	int r = parse_check(a, v, &FIELD(base, a->k->off3, struct conf_check));
+	if (r <= 0) {
+		if (r == 0)
+			FIELD(base, a->k->off, int) = READY_CHECK;
+		return r;
+	}
+	FAIL(a,
+	     "expected none, notify, delay:DURATION, tcp:PORT, http://HOST:PORT/PATH or "
+	     "exec:CMD; got '%s'",
+	     v);
+}
+
+static int parse_health_check(const struct at *a, const char *v, void *base)
+{
+	while (isspace((unsigned char)*v))
+		v++;
+	if (strcasecmp(v, "none") == 0)
+		return 0;
+	int r = parse_check(a, v, &FIELD(base, a->k->off, struct conf_check));
+	if (r <= 0)
+		return r;
+	FAIL(a, "expected none, tcp:PORT, http://HOST:PORT/PATH or exec:CMD; got '%s'", v);
 }
 
 static int parse_one(const struct at *a, const char *v, void *base)
@@ -281,6 +394,8 @@ static int parse_one(const struct at *a, const char *v, void *base)
 			FAIL(a, "duration out of range (it must be 0 or more); got '%s'", v);
 		if (r < 0)
 			FAIL(a, "expected a duration like 10s, 1500ms, 5m; got '%s'", v);
+		if (k->min > 0 && FIELD(base, k->off, int64_t) < k->min)
+			FAIL(a, "must be at least %lldms; got '%s'", (long long)k->min, v);
 		return 0;
 	case CK_PERCENT:
 		r = util_parse_percent(v, &FIELD(base, k->off, double));
@@ -321,6 +436,8 @@ static int parse_one(const struct at *a, const char *v, void *base)
 		return parse_codes(a, v, base);
 	case CK_READY:
 		return parse_ready(a, v, base);
+	case CK_CHECK:
+		return parse_health_check(a, v, base);
 	case CK_ARGV: {
 		char why[128];
 		char **argv = util_split_argv(v, why, sizeof(why));

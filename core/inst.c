@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "loader.h"
+#include "probe.h"
 #include "util.h"
 
 struct proc *proc_new(const struct conf_program *prog, int instance)
@@ -29,6 +30,7 @@ struct proc *proc_new(const struct conf_program *prog, int instance)
 	p->cpu_pct = -1;
 	p->rss_bytes = -1;
 	p->health = -1;
+	p->check_latency_us = -1;
 	p->out.rfd = p->out.wfd = p->out.filefd = -1;
 	p->err.rfd = p->err.wfd = p->err.filefd = -1;
 	return p;
@@ -38,6 +40,7 @@ void proc_free(struct proc *p)
 {
 	if (!p)
 		return;
+	probe_forget(p);
 	if (p->policy) {
 		const struct vigil_policy_ops *ops = p->policy->desc.ops;
 		if (ops && ops->size >= offsetof(struct vigil_policy_ops, release) + sizeof ops->release &&

@@ -12,6 +12,7 @@
 
 struct loop_timer;
 struct loop_watch;
+struct probe;
 
 struct proc {
 	char *name;                    /* "web" or "web.0" */
@@ -61,6 +62,13 @@ struct proc {
 	void *policy_mem;
 
 	struct logcap out, err;
+	struct probe *probe;           /* readiness and liveness checks (probe.c), or NULL */
+	char notify_status[256];       /* the last STATUS= it sent (notify protocol) */
+	int64_t check_latency_us;      /* the last health check's duration, -1 = none yet */
+	uint32_t check_failures;       /* consecutive failed health checks of this run */
+	uint32_t unhealthy_count;      /* times on_unhealthy acted (health checks, watchdog) */
+	unsigned probe_alerts;         /* raised, not yet cleared: 1 "unhealthy", 2 "watchdog" */
+
 	double cpu_pct;                /* cached from metrics.sample, -1 = none */
 	int64_t rss_bytes;
 	int health;

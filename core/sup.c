@@ -24,6 +24,7 @@
 #include "inst.h"
 #include "sup_int.h"
 #include "task.h"
+#include "probe.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -234,7 +235,7 @@ void sup_publish_state(struct proc *p, enum fsm_event ev)
 			.hdr = {.type = VIGIL_EV_PROCESS_READY, .size = sizeof e, .subject = p->name},
 			.program = p->prog->name,
 			.pid = p->pid,
-			.how = p->prog->ready == READY_DELAY ? "delay" : "none",
+			.how = probe_ready_how(p->prog),
 			.ready_ms = (int64_t)((loop_now_us() - p->spawn_us) / 1000),
 		};
 		bus_publish(&e.hdr);
@@ -482,6 +483,8 @@ static void do_spawn(struct proc *p)
 	if (resolve_user(p, &req, groups, &ngroups) < 0)
 		goto fail;
 	req.ngroups = ngroups;
+	env = probe_child_env(p, env, req.set_ids ? req.uid : geteuid());
+	req.envp = env;
 
 	int hold[2] = {-1, -1};
 	if (any_attach() && pipe2(hold, O_CLOEXEC) == 0) {
@@ -583,6 +586,8 @@ static void spawn_outcome(struct proc *p)
 		return;
 	if (p->prog->ready == READY_DELAY && p->prog->ready_delay_ms > 0)
 		p->ready_timer = loop_timer_add((uint64_t)p->prog->ready_delay_ms, 0, on_ready_delay, p);
+	else if (p->prog->ready == READY_NOTIFY || p->prog->ready == READY_CHECK)
+		probe_ready_begin(p);
 	else
 		sup_step(p, FE_READY);
 }
@@ -667,6 +672,8 @@ void sup_step(struct proc *p, enum fsm_event ev)
 	}
 	if ((st.actions & FA_PUBLISH) && (st.next != prev || ev == FE_SPAWNED))
 		sup_publish_state(p, ev);
+	if (st.next != prev)
+		probe_state_changed(p, prev);
 	if (st.actions & FA_SPAWN) {
 		if (ev == FE_RESTART_NOW || ev == FE_TIMEOUT)
 			p->restarts++;
@@ -861,9 +868,11 @@ void sup_start_all(void)
 	struct proc **order = util_xcalloc(S.nprocs ? S.nprocs : 1, sizeof *order);
 	memcpy(order, S.procs, S.nprocs * sizeof *order);
 	qsort(order, S.nprocs, sizeof *order, cmp_priority);
-	for (size_t i = 0; i < S.nprocs; i++)
+	for (size_t i = 0; i < S.nprocs; i++) {
+		probe_resume(order[i]); /* taken over running: its checks start again */
 		if (order[i]->prog->autostart && !order[i]->recovered)
 			sup_request_start(order[i]);
+	}
 	free(order);
 }
 
@@ -1128,6 +1137,7 @@ int sup_init(const struct vigil_conf *conf, struct loader_set *plugins)
 	vigil_filter_add(&f, VIGIL_EV_METRICS_SAMPLE);
 	vigil_filter_add(&f, VIGIL_EV_HEALTH_CHANGED);
 	S.metrics_sub = bus_subscribe(NULL, &f, on_metrics, NULL);
+	probe_init(conf);
 	return 0;
 }
 
@@ -1152,5 +1162,6 @@ void sup_fini(void)
 	free(S.procs);
 	free(S.pidtab);
 	sup_reload_fini();
+	probe_fini();
 	memset(&S, 0, sizeof S);
 }

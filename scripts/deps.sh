@@ -2,7 +2,8 @@
 # Installs what vigil needs to build and test on Debian 12 (apt-get; sudo when not root).
 set -eu
 PKGS="build-essential cmake pkg-config libiniparser-dev libjansson-dev libsqlite3-dev
-libxml2-dev libxml2-utils libmicrohttpd-dev check libsubunit-dev sqlite3 procps binutils"
+libxml2-dev libxml2-utils libmicrohttpd-dev check libsubunit-dev sqlite3 procps binutils
+libcurl4-openssl-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -1,7 +1,9 @@
 /* test_compat.c — plugins of other ABI minors in a real vigild: an older one loads and works,
  * a newer one is refused with a message that names the file, the section and the versions. */
 #include <check.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,14 +21,19 @@
 #define OLDER_MAX_RESTARTS 2
 
 static char cfg[4096];
+/* Set in main() and inherited by everything the tests start (vigild passes its environment
+ * on), and written into every config: a test that fails half-way cannot stop its vigild, so
+ * main() finds what is left by this mark after the run. */
+static char run_mark[64];
 
 static const char *config(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static const char *config(const char *fmt, ...)
 {
 	va_list ap;
+	int n = snprintf(cfg, sizeof cfg, "; %s\n", run_mark);
 
 	va_start(ap, fmt);
-	vsnprintf(cfg, sizeof cfg, fmt, ap);
+	vsnprintf(cfg + n, sizeof cfg - (size_t)n, fmt, ap);
 	va_end(ap);
 	return cfg;
 }
@@ -207,6 +214,51 @@ START_TEST(newer_minor_refused_at_startup)
 }
 END_TEST
 
+/* Kills what a failed test left running and removes its harness directory. */
+static void sweep(void)
+{
+	char want[128], path[600], buf[16384];
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = snprintf(want, sizeof want, "VIGIL_ABI_COMPAT_RUN=%s", run_mark);
+
+	while (d && (e = readdir(d))) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		int fd;
+		ssize_t len;
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, buf, sizeof buf);
+		close(fd);
+		for (ssize_t off = 0; off < len; off += (ssize_t)strnlen(buf + off, (size_t)(len - off)) + 1)
+			if (len - off > n && memcmp(buf + off, want, (size_t)n + 1) == 0)
+				kill(pid, SIGKILL);
+	}
+	if (d)
+		closedir(d);
+	d = opendir("/tmp");
+	while (d && (e = readdir(d))) {
+		char *s;
+
+		if (strncmp(e->d_name, "vigil-test-", 11) != 0)
+			continue;
+		snprintf(path, sizeof path, "/tmp/%s/vigil.ini", e->d_name);
+		s = vd_read_file(path);
+		if (s && strstr(s, run_mark)) {
+			snprintf(path, sizeof path, "/tmp/%s", e->d_name);
+			nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		}
+		free(s);
+	}
+	if (d)
+		closedir(d);
+}
+
 int main(void)
 {
 	Suite *s = suite_create("abi_compat");
@@ -219,9 +271,12 @@ int main(void)
 	tcase_add_test(tc, newer_minor_refused_by_check_config);
 	tcase_add_test(tc, newer_minor_refused_at_startup);
 	suite_add_tcase(s, tc);
+	snprintf(run_mark, sizeof run_mark, "abi-compat-%d-%lld", (int)getpid(), vd_now_ms());
+	setenv("VIGIL_ABI_COMPAT_RUN", run_mark, 1);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	sweep();
 	return failed ? 1 : 0;
 }

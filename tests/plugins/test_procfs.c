@@ -1,4 +1,4 @@
-/* test_procfs.c — the procfs monitor, driven through the fake host against real child processes. */
+/* test_procfs.c — the procfs monitor through the fake host, against real child processes. */
 #include <check.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -16,6 +16,7 @@
 /* The plugin is compiled into the test so its internals (parsers, tables) can be checked too;
  * the first test also loads the built .so to prove the real artifact works the same way. */
 #include "../../plugins/monitors/procfs/pfread.c"
+#include "../../plugins/monitors/procfs/pftree.c"
 #include "../../plugins/monitors/procfs/procfs.c"
 
 #define MB (1024 * 1024)
@@ -251,16 +252,40 @@ static const struct vigil_ev_metrics_sample *last_of(const char *name)
 	return NULL;
 }
 
-/* CPU ticks of a process, read the way a user would check it. */
-static uint64_t ticks_of(pid_t pid)
+/* /proc/PID/stat of a process, read the way a user would check it. */
+static struct pf_stat stat_of(pid_t pid)
 {
-	struct pf_files none = {0, 0};
+	struct pf_files none = {0, 0, 0, 0};
 	struct pf_stat st;
 	char buf[1024];
 
-	ck_assert_int_gt(pf_read(&none, NULL, pid, "stat", buf, sizeof buf), 0);
+	ck_assert_int_gt(pf_read(&none, NULL, 0, pid, "stat", buf, sizeof buf), 0);
 	ck_assert_int_eq(pf_parse_stat(buf, &st), 0);
-	return st.cpu_ticks;
+	return st;
+}
+
+static uint64_t ticks_of(pid_t pid)
+{
+	return stat_of(pid).cpu_ticks;
+}
+
+/* Of the pids a child reported (in no particular order), the one in its session, not itself. */
+static pid_t in_session(int i, const int32_t *pids, int npids)
+{
+	for (int k = 0; k < npids; k++)
+		if (pids[k] != kids[i] && stat_of(pids[k]).session == kids[i])
+			return pids[k];
+	ck_abort_msg("no grandchild in the session of child %d", i);
+	return -1;
+}
+
+/* Waits (bounded) until pid is a zombie: dead but not reaped by its parent. */
+static void wait_zombie(pid_t pid)
+{
+	for (int waited = 0; stat_of(pid).state != 'Z'; waited += 10) {
+		ck_assert_msg(waited < 10000, "pid %d still alive after SIGKILL", (int)pid);
+		poll(NULL, 0, 10);
+	}
 }
 
 /* CPU time must really pass between two samples: wait (bounded) until pid has burnt `ticks`
@@ -271,6 +296,36 @@ static void wait_cpu(pid_t pid, uint64_t since, uint64_t ticks)
 		ck_assert_msg(waited < 30000, "pid %d burnt no CPU for 30s", (int)pid);
 		poll(NULL, 0, 10);
 	}
+}
+
+/* What a stopwatch says: the CPU % of pid between two calls, measured by the test itself. */
+struct stopwatch {
+	uint64_t ticks;
+	int64_t ns;
+};
+
+static struct stopwatch stopwatch(pid_t pid)
+{
+	struct stopwatch w = {ticks_of(pid), pf_now_ns()};
+
+	return w;
+}
+
+static double stopwatch_pct(pid_t pid, struct stopwatch since)
+{
+	struct stopwatch now = stopwatch(pid);
+
+	return (double)(now.ticks - since.ticks) * 1e9 / (double)sysconf(_SC_CLK_TCK) * 100.0 /
+	       (double)(now.ns - since.ns);
+}
+
+/* The spinner must show as busy, and as busy as the test's own measurement of the same window
+ * says (the machine may be loaded: then both are lower). */
+static void assert_busy(double pct, double measured)
+{
+	ck_assert_msg(pct > 25.0 && pct < 110.0, "cpu %.1f%% for a spinner", pct);
+	ck_assert_msg(pct > measured - 15.0 && pct < measured + 15.0,
+	              "cpu %.1f%%, the test measured %.1f%%", pct, measured);
 }
 
 static int open_fds(void)
@@ -430,17 +485,17 @@ END_TEST
 START_TEST(spinner_shows_high_cpu)
 {
 	const struct vigil_ev_metrics_sample *s;
-	uint64_t t0;
+	struct stopwatch w;
 
 	spawn("spin", SPIN, (int32_t[1]){0}, 1);
 	ck_assert_int_eq(start(NULL), 0);
+	w = stopwatch(kids[0]);
 	vigil_fake_advance(&fh, 1000);
-	t0 = ticks_of(kids[0]);
 	ck_assert(last_of("spin")->cpu_pct == -1.0);
-	wait_cpu(kids[0], t0, 30);
+	wait_cpu(kids[0], w.ticks, 30);
 	vigil_fake_advance(&fh, 1000);
 	s = last_of("spin");
-	ck_assert_msg(s->cpu_pct > 40.0 && s->cpu_pct < 110.0, "cpu_pct %.1f", s->cpu_pct);
+	assert_busy(s->cpu_pct, stopwatch_pct(kids[0], w));
 	ck_assert(s->tree_cpu_pct == s->cpu_pct);
 }
 END_TEST
@@ -449,34 +504,27 @@ START_TEST(tree_counts_the_session_only)
 {
 	const struct vigil_ev_metrics_sample *s;
 	int32_t pids[3];
+	pid_t stays;
+	int i;
 
-	/* Reported in order: the grandchild that stays, the one that calls setsid(), the child. */
-	spawn("tree", TREE, pids, 3);
+	i = spawn("tree", TREE, pids, 3);
+	stays = in_session(i, pids, 3);
 	ck_assert_int_eq(start(NULL), 0);
 	vigil_fake_advance(&fh, 1000);
 	s = last_of("tree");
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(s->tree_procs, 2);
-	ck_assert_msg(s->tree_rss_bytes >= s->rss_bytes + 20 * MB, "tree rss %" PRId64 " rss %" PRId64,
-	              s->tree_rss_bytes, s->rss_bytes);
+	ck_assert_msg(s->tree_rss_bytes >= s->rss_bytes + 20 * MB,
+	              "tree rss %" PRId64 " rss %" PRId64, s->tree_rss_bytes, s->rss_bytes);
 	vigil_fake_advance(&fh, 1000);
 	ck_assert_int_eq(last_of("tree")->tree_procs, 2);
 
-	/* The grandchild ends: the tree shrinks at the next scan. */
-	kill(pids[0], SIGKILL);
-	for (int i = 0; i < 1000 && kill(pids[0], 0) == 0; i++) {
-		char st[64];
-		struct pf_files none = {0, 0};
-		struct pf_stat ps;
-
-		/* It stays a zombie until the child reaps it: either way it is not counted. */
-		if (pf_read(&none, NULL, pids[0], "stat", st, sizeof st) > 0 &&
-		    pf_parse_stat(st, &ps) == 0 && ps.state == 'Z')
-			break;
-		poll(NULL, 0, 10);
-	}
+	/* The grandchild dies; the child does not reap it: a zombie is not counted. */
+	kill(stays, SIGKILL);
+	wait_zombie(stays);
 	vigil_fake_advance(&fh, 1000);
 	ck_assert_int_eq(last_of("tree")->tree_procs, 1);
+	ck_assert_int_eq(last_of("tree")->tree_rss_bytes, last_of("tree")->rss_bytes);
 }
 END_TEST
 
@@ -484,18 +532,19 @@ START_TEST(tree_cpu_includes_a_spinning_grandchild)
 {
 	const struct vigil_ev_metrics_sample *s;
 	int32_t pids[2];
-	uint64_t t0;
+	struct stopwatch w;
+	pid_t spinner;
 
-	spawn("work", TREE_SPIN, pids, 2);
+	spinner = in_session(spawn("work", TREE_SPIN, pids, 2), pids, 2);
 	ck_assert_int_eq(start(NULL), 0);
+	w = stopwatch(spinner);
 	vigil_fake_advance(&fh, 1000);
-	t0 = ticks_of(pids[0]);
-	wait_cpu(pids[0], t0, 30);
+	wait_cpu(spinner, w.ticks, 30);
 	vigil_fake_advance(&fh, 1000);
 	s = last_of("work");
 	ck_assert_int_eq(s->tree_procs, 2);
 	ck_assert_msg(s->cpu_pct >= 0.0 && s->cpu_pct < 10.0, "cpu_pct %.1f", s->cpu_pct);
-	ck_assert_msg(s->tree_cpu_pct > 40.0, "tree_cpu_pct %.1f", s->tree_cpu_pct);
+	assert_busy(s->tree_cpu_pct - s->cpu_pct, stopwatch_pct(spinner, w));
 }
 END_TEST
 
@@ -517,16 +566,7 @@ START_TEST(vanished_processes_are_skipped_quietly)
 	gone = kids[1];
 	kids[1] = 0;
 	kill(kids[2], SIGKILL);
-	for (int i = 0; i < 1000; i++) {
-		char buf[1024];
-		struct pf_files none = {0, 0};
-		struct pf_stat st;
-
-		if (pf_read(&none, NULL, kids[2], "stat", buf, sizeof buf) > 0 &&
-		    pf_parse_stat(buf, &st) == 0 && st.state == 'Z')
-			break;
-		poll(NULL, 0, 10);
-	}
+	wait_zombie(kids[2]);
 	vigil_fake_advance(&fh, 1000);
 	ck_assert_uint_eq(samples_of("a"), 2);
 	ck_assert_uint_eq(samples_of("b"), 1);
@@ -645,7 +685,7 @@ START_TEST(descriptors_stay_within_a_quarter_of_the_limit)
 	int32_t pid;
 	int before;
 
-	/* 20 instances, 3 kept files each, but only 128 / 4 = 32 may stay open. */
+	/* 20 instances, 3 files each to keep, but only 128 / 4 = 32 may stay open. */
 	for (int i = 0; i < 20; i++) {
 		char name[16];
 
@@ -661,6 +701,9 @@ START_TEST(descriptors_stay_within_a_quarter_of_the_limit)
 	for (int i = 0; i < 20; i++)
 		ck_assert_uint_eq(samples_of(names[i]), 2);
 	ck_assert_int_eq(open_fds(), before + 1 + 32);
+	/* The stat files, read on every sample, are the ones kept. */
+	for (size_t i = 0; i < ((struct procfs *)state)->nentries; i++)
+		ck_assert_int_ge(((struct procfs *)state)->entries[i].fd_stat, 0);
 	ck_assert_uint_eq(vigil_fake_log_count(&fh, VIGIL_LOG_WARN, NULL), 0);
 }
 END_TEST

@@ -1,13 +1,19 @@
 /* victim.c — a test program with misbehaviours on demand, supervised in integration tests. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,7 +29,135 @@ static const char usage[] =
 	"  echo TEXT...           print TEXT to stdout and stderr, then sleep\n"
 	"  spam N                 print N numbered lines to stdout, then sleep\n"
 	"  dump-state FILE        write fds, signal mask, ids, env, rlimits, cwd, umask to FILE,\n"
-	"                         then sleep\n";
+	"                         then sleep\n"
+	"  notify [DELAY_MS]      after DELAY_MS send READY=1 to $NOTIFY_SOCKET, then WATCHDOG=1\n"
+	"                         every WATCHDOG_USEC/2 until SIGUSR1 (stop pinging), forever\n"
+	"  notify-child           a forked child (same session) sends READY=1, both sleep\n"
+	"  not-ready              never signals readiness; sleep forever\n"
+	"  listen PORT [DELAY_MS] after DELAY_MS listen on 127.0.0.1:PORT and answer every HTTP\n"
+	"                         request 200 (GET /status/NNN answers NNN); SIGUSR1 closes the\n"
+	"                         listener, the next SIGUSR1 opens it again\n";
+
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int signo)
+{
+	(void)signo;
+	got_usr1++;
+}
+
+static void catch_usr1(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* sd_notify(3) in a few lines: a path, or "@name" for the abstract namespace. */
+static int notify_send(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || !*path)
+		return -1;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = strlen(path);
+	if (len >= sizeof sa.sun_path)
+		return -1;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	ssize_t r = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	                   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	close(fd);
+	return r < 0 ? -1 : 0;
+}
+
+static int open_listener(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0) {
+		perror("victim: listen");
+		exit(3);
+	}
+	printf("listening on %d\n", port);
+	return fd;
+}
+
+/* Answers one connection: a bare connect (a tcp: check) just closes; an HTTP request gets
+ * 200, or NNN for GET /status/NNN. */
+static void answer(int c)
+{
+	char req[2048];
+	size_t n = 0;
+	struct pollfd pf = {.fd = c, .events = POLLIN};
+	while (n < sizeof req - 1 && poll(&pf, 1, 1000) > 0) {
+		ssize_t r = read(c, req + n, sizeof req - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		req[n] = '\0';
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	req[n] = '\0';
+	if (n == 0)
+		return;
+	int code = 200;
+	const char *st = strstr(req, " /status/");
+	if (st)
+		code = atoi(st + 9);
+	char resp[128];
+	int len = snprintf(resp, sizeof resp,
+	                   "HTTP/1.0 %d Victim\r\nContent-Length: 3\r\nConnection: close\r\n\r\n"
+	                   "ok\n",
+	                   code);
+	ssize_t w = write(c, resp, (size_t)len);
+	(void)w;
+}
+
+static void serve(int port)
+{
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	catch_usr1();
+	int ls = open_listener(port);
+	int seen = 0;
+	for (;;) {
+		if (got_usr1 != seen) {
+			seen = got_usr1;
+			if (ls >= 0) {
+				close(ls);
+				ls = -1;
+				printf("closed the listener\n");
+			} else {
+				ls = open_listener(port);
+			}
+		}
+		if (ls < 0) {
+			sigsuspend(&old);
+			continue;
+		}
+		struct pollfd pf = {.fd = ls, .events = POLLIN};
+		if (ppoll(&pf, 1, NULL, &old) <= 0)
+			continue;
+		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+		if (c >= 0) {
+			answer(c);
+			close(c);
+		}
+	}
+}
 
 static void sleep_forever(void)
 {
@@ -160,6 +294,37 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "dump-state") == 0 && argc > 2) {
 		dump_state(argv[2]);
 		sleep_forever();
+	}
+	if (strcmp(mode, "notify") == 0) {
+		catch_usr1();
+		if (argc > 2)
+			msleep(atol(argv[2]));
+		if (notify_send("READY=1\nSTATUS=serving") < 0)
+			perror("victim: notify");
+		const char *wd = getenv("WATCHDOG_USEC");
+		long half_ms = wd ? atol(wd) / 2000 : 0;
+		for (;;) {
+			if (half_ms > 0 && !got_usr1) {
+				notify_send("WATCHDOG=1");
+				msleep(half_ms);
+			} else {
+				pause();
+			}
+		}
+	}
+	if (strcmp(mode, "notify-child") == 0) {
+		if (fork() == 0) {
+			notify_send("STATUS=the child speaks\nREADY=1");
+			sleep_forever();
+		}
+		sleep_forever();
+	}
+	if (strcmp(mode, "not-ready") == 0)
+		sleep_forever();
+	if (strcmp(mode, "listen") == 0 && argc > 2) {
+		if (argc > 3)
+			msleep(atol(argv[3]));
+		serve(atoi(argv[2]));
 	}
 	fputs(usage, stderr);
 	return 2;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -43,6 +44,9 @@ static const char help_text[] =
     "  version                                  vigild's version\n"
     "\n"
     "Exit codes: 0 ok, 1 failed, 2 usage, 3 no such program, 4 cannot reach vigild.\n";
+
+#define REPLY_MARGIN_MS 30000
+#define DEFAULT_WAIT_MS 60000 /* the daemon's default for start/stop/restart */
 
 static int json_mode;
 
@@ -365,6 +369,10 @@ static json_t *read_msg(int fd, const char *path, int *code)
 
 	*code = PROTO_UNREACHABLE;
 	rc = read_all(fd, hdr, sizeof hdr);
+	if (rc == -EAGAIN || rc == -EWOULDBLOCK) {
+		print_error(PROTO_UNREACHABLE, "vigild at %s did not answer in time", path);
+		return NULL;
+	}
 	if (rc <= 0) {
 		print_error(PROTO_UNREACHABLE, "vigild at %s closed the connection %s", path,
 		            rc == 0 ? "without replying" : "mid-reply");
@@ -427,6 +435,26 @@ static int show_reply(const struct command *cmd, const json_t *reply, int colour
 	return 0;
 }
 
+/* A daemon that hangs must not hang us: a reply is due within the server-side wait plus a
+ * margin. Streams (follow) have no deadline. */
+static void set_reply_timeout(int fd, const json_t *req)
+{
+	const json_t *wait = json_object_get(req, "timeout_ms");
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	int64_t ms = REPLY_MARGIN_MS;
+	struct timeval tv;
+
+	if (json_is_true(json_object_get(req, "follow")))
+		return;
+	if (json_is_integer(wait))
+		ms += json_integer_value(wait);
+	else if (!strcmp(cmd, "start") || !strcmp(cmd, "stop") || !strcmp(cmd, "restart"))
+		ms += DEFAULT_WAIT_MS;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
 static int run(const struct command *cmd, json_t *req, const char *path)
 {
 	unsigned char *frame;
@@ -458,6 +486,7 @@ static int run(const struct command *cmd, json_t *req, const char *path)
 		json_decref(reply);
 		return code ? code : PROTO_UNREACHABLE;
 	}
+	set_reply_timeout(fd, req);
 	colour = !json_mode && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	for (;;) {
 		const json_t *item;
@@ -535,6 +564,16 @@ int main(int argc, char **argv)
 			cmd = &commands[i];
 	if (!cmd)
 		return usage_error("unknown command '%s' (try vigilctl --help)", argv[optind]);
+	/* "Every command takes --json", after the command too (up to a "--") */
+	for (i = (size_t)optind + 1; i < (size_t)argc && strcmp(argv[i], "--") != 0;) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json_mode = 1;
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - (int)i) * sizeof *argv);
+			argc--;
+		} else {
+			i++;
+		}
+	}
 	req = json_pack("{s:s}", "cmd", cmd->name);
 	if (!req) {
 		print_error(PROTO_TEMPFAIL, "out of memory");

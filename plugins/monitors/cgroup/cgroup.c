@@ -115,6 +115,24 @@ static struct cg_unit *cg_unit_get(struct cg *cg, const char *name)
 	return u;
 }
 
+/* The unit of an instance; for one we never attached (adopted after a daemon restart) only
+ * when a cgroup of that name is there from our previous run. */
+static struct cg_unit *cg_unit_adopt(struct cg *cg, const char *name)
+{
+	struct cg_unit *u = cg_unit_find(cg, name);
+	char path[4096];
+
+	if (u)
+		return u;
+	if (cg_unit_path(cg, (size_t)cg->plan.procs, name, NULL, path, sizeof path) < 0 ||
+	    !cg_exists(path))
+		return NULL;
+	u = cg_unit_get(cg, name);
+	if (u)
+		u->exists = 1;
+	return u;
+}
+
 /* ---- OOM kills ---- */
 
 /* Reads the kernel's oom_kill counter of the unit's memory cgroup and reports what is new. */
@@ -401,7 +419,7 @@ static int cg_signal_all(struct cg *cg, const char *name, int signo)
 		for (size_t i = 0; i < n; i++) {
 			if (cg_has(done, ndone, now[i]))
 				continue;
-			if (kill(now[i], signo) == 0)
+			if (i == 0 && kill(now[i], signo) == 0)
 				total++;
 			fresh++;
 		}
@@ -434,7 +452,7 @@ static int cg_kill_all(struct cg *cg, const char *name)
 	if (cg->plan.kill == CG_KILL_FILE) {
 		if ((r = cg_unit_path(cg, (size_t)cg->plan.procs, name, "cgroup.kill", path,
 		                      sizeof path)) < 0 ||
-		    (r = cg_write(path, "1")) < 0)
+		    (r = cg_write(path, "0")) < 0)
 			return r;
 		return 1;
 	}
@@ -567,10 +585,10 @@ static int cg_kill_tree(void *state, const struct vigil_proc_info *info, int sig
 
 	if (cg->plan.procs < 0 || !cg_name_ok(info->name))
 		return 0;
-	u = cg_unit_find(cg, info->name);
+	/* Without a unit (an adopted instance) its cgroup may still exist from our last run. */
+	u = cg_unit_adopt(cg, info->name);
 	if (u)
 		u->signalled = 1;
-	/* Without a unit (an adopted instance) its cgroup may still exist from our last run. */
 	r = signo == SIGKILL ? cg_kill_all(cg, info->name) : cg_signal_all(cg, info->name, signo);
 	if (r == -ENOENT || r == 0)
 		return 0; /* nothing there: the process group is the core's best guess */
@@ -585,8 +603,11 @@ static int cg_kill_tree(void *state, const struct vigil_proc_info *info, int sig
 static void cg_detach(void *state, const struct vigil_proc_info *info)
 {
 	struct cg *cg = state;
-	struct cg_unit *u = info->name ? cg_unit_find(cg, info->name) : NULL;
+	struct cg_unit *u;
 
+	if (cg->plan.procs < 0 || !cg_name_ok(info->name))
+		return;
+	u = cg_unit_adopt(cg, info->name);
 	if (!u || !u->exists)
 		return;
 	if (u->oom_watch || u->oom_wd >= 0)

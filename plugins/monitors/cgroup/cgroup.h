@@ -36,7 +36,6 @@ struct cg_hier {
 	char *own;          /* vigild's own cgroup dir in it (mount point + our path) */
 	char *base;         /* the per-daemon parent: own/<parent>; instance groups go below */
 	unsigned ctrls;     /* controllers it offers (bits 1 << enum cg_ctrl) */
-	int made_base;      /* we created base, so stop() may remove it */
 };
 
 /* What detection found and setup made usable. */
@@ -58,7 +57,7 @@ int cg_detect(struct cg_plan *plan, const char *proc_self);
  * leaf when the rule of no internal processes asks for it), base dirs created; drops what
  * fails and assigns roles. Always leaves a consistent plan (maybe with no membership). */
 void cg_setup(struct cg_plan *plan, const char *parent, pid_t self_pid);
-/* Removes the base dirs we created when they are empty. */
+/* Removes the base dirs when they are empty. */
 void cg_teardown(struct cg_plan *plan);
 void cg_plan_free(struct cg_plan *plan);
 /* The one line saying which mode and why. */

@@ -366,7 +366,6 @@ static int make_base(struct cg_plan *plan, struct cg_hier *h, const char *parent
 		why(plan, "cannot create %s: %s", h->base, strerror(-r));
 		return r;
 	}
-	h->made_base = r == 0;
 	return 0;
 }
 
@@ -474,9 +473,10 @@ void cg_teardown(struct cg_plan *plan)
 	for (size_t i = 0; i < plan->nh; i++) {
 		struct cg_hier *h = &plan->h[i];
 
-		/* Only ours, and only when empty: rmdir refuses a cgroup with children. */
-		if (h->base && h->made_base && rmdir(h->base) == 0)
-			h->made_base = 0;
+		/* rmdir refuses a cgroup with children, so this removes it only when empty;
+		 * one left by an earlier run goes too: it carries our name. */
+		if (h->base)
+			(void)rmdir(h->base);
 	}
 }
 

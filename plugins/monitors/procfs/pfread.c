@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -117,17 +118,18 @@ int pf_parse_io(const char *text, int64_t *read_bytes, int64_t *write_bytes)
 	return 0;
 }
 
-void pf_close(struct pf_files *files, int *fd)
+void pf_close(struct pf_files *files, int *fd, int spare)
 {
 	if (*fd >= 0) {
 		close(*fd);
 		*fd = -1;
 		files->open--;
+		files->spare_open -= spare != 0;
 	}
 }
 
-ssize_t pf_read(struct pf_files *files, int *fd, int32_t pid, const char *name, char *buf,
-                size_t len)
+ssize_t pf_read(struct pf_files *files, int *fd, int spare, int32_t pid, const char *name,
+                char *buf, size_t len)
 {
 	int kept = fd && *fd >= 0, f, err;
 	char path[64];
@@ -147,14 +149,30 @@ ssize_t pf_read(struct pf_files *files, int *fd, int32_t pid, const char *name, 
 		buf[n] = '\0';
 	if (kept) {
 		if (n < 0)
-			pf_close(files, fd);
-	} else if (n >= 0 && fd && files->open < files->budget) {
+			pf_close(files, fd, spare);
+	} else if (n >= 0 && fd && files->open < files->budget &&
+	           (!spare || files->spare_open < files->spare_max)) {
 		*fd = f;
 		files->open++;
+		files->spare_open += spare != 0;
 	} else {
 		close(f);
 	}
 	return n < 0 ? -err : n;
+}
+
+/* getdents64 records, read without assuming the caller's buffer is aligned for them. */
+static unsigned short pf_reclen(const char *rec)
+{
+	unsigned short len;
+
+	memcpy(&len, rec + offsetof(struct dirent64, d_reclen), sizeof len);
+	return len;
+}
+
+static const char *pf_dname(const char *rec)
+{
+	return rec + offsetof(struct dirent64, d_name);
 }
 
 int pf_count_fds(int32_t pid, char *buf, size_t len)
@@ -168,12 +186,8 @@ int pf_count_fds(int32_t pid, char *buf, size_t len)
 	if (dir < 0)
 		return -errno;
 	while ((n = getdents64(dir, buf, len)) > 0) {
-		for (ssize_t off = 0; off < n;) {
-			const struct dirent64 *d = (const struct dirent64 *)(void *)(buf + off);
-
-			count += d->d_name[0] != '.';
-			off += d->d_reclen;
-		}
+		for (ssize_t off = 0; off < n; off += pf_reclen(buf + off))
+			count += pf_dname(buf + off)[0] != '.';
 	}
 	if (n < 0)
 		err = -errno;
@@ -181,22 +195,19 @@ int pf_count_fds(int32_t pid, char *buf, size_t len)
 	return err ? err : count;
 }
 
-int pf_list_pids(int dirfd, char *buf, size_t len, void (*fn)(int32_t pid, void *arg),
-                 void *arg)
+int pf_list_pids(int dirfd, char *buf, size_t len, void (*fn)(int32_t pid, void *arg), void *arg)
 {
 	ssize_t n;
 
 	if (lseek(dirfd, 0, SEEK_SET) < 0)
 		return -errno;
 	while ((n = getdents64(dirfd, buf, len)) > 0) {
-		for (ssize_t off = 0; off < n;) {
-			const struct dirent64 *d = (const struct dirent64 *)(void *)(buf + off);
-			const char *p = d->d_name;
+		for (ssize_t off = 0; off < n; off += pf_reclen(buf + off)) {
+			const char *p = pf_dname(buf + off);
 			int64_t pid = pf_number(&p);
 
 			if (pid > 0 && pid <= INT32_MAX && *p == '\0')
 				fn((int32_t)pid, arg);
-			off += d->d_reclen;
 		}
 	}
 	return n < 0 ? -errno : 0;

@@ -13,74 +13,6 @@
 
 #include "pf.h"
 
-/* The interval is cut into up to this many slices; each samples its share of the instances,
- * so the reads are spread over the interval instead of landing in one burst. */
-#define PF_SLICES 10
-#define PF_MIN_SLICE_MS 10
-/* Every this many /proc scans, the session of every process is read again, so a pid reused
- * between two scans cannot stay misfiled for long. */
-#define PF_RESCAN_EVERY 60
-/* Reads land here: /proc/PID/status can pass 4 KiB on big machines. */
-#define PF_BUF 16384
-
-/* One supervised instance that has a main process. */
-struct pf_entry {
-	char *name;
-	int32_t pid;
-	uint32_t seen;     /* refresh generation */
-	uint32_t phase;    /* spreads the every-Nth-sample reads over the fleet */
-	uint32_t samples;
-	int fd_stat, fd_io, fd_status;
-	uint64_t start_ticks;
-	uint64_t prev_ticks;
-	int64_t prev_ns;   /* CLOCK_BOOTTIME of the previous sample; 0 = none */
-	int32_t fds;
-	int64_t read_bytes, write_bytes, ctx_switches;
-	int32_t members;   /* first member of the session in tasks[], -1 = none */
-	unsigned io_denied : 1, fd_denied : 1;
-};
-
-/* One process seen in /proc. Only members of a supervised session are read every sample;
- * for the others we only remember the session, so a scan reads the stat of new pids only. */
-struct pf_task {
-	int32_t pid, sid;
-	int32_t next;      /* next member of the same session, -1 */
-	int fd_stat;
-	uint64_t start_ticks;
-	uint64_t prev_ticks;
-	int64_t prev_ns;   /* 0 = not sampled yet */
-};
-
-struct procfs {
-	const struct vigil_host *host;
-	struct vigil_instance *self;
-	uint64_t interval_ms, slice_ms;
-	unsigned nslices, slice;
-	uint32_t fd_interval;
-	int tree;
-	struct vigil_timer *timer;
-	long hz;
-	int64_t page_size;
-	struct pf_files files;
-
-	struct pf_entry *entries;
-	size_t nentries, cap_entries;
-	int32_t *slots; /* pid -> entry index + 1, open addressing */
-	size_t nslots;
-	uint32_t gen, next_phase;
-	size_t added; /* entries added by the current refresh */
-
-	int proc_dir;
-	struct pf_task *tasks, *tasks_next;
-	size_t ntasks, cap_tasks;
-	int32_t *pids;
-	size_t npids, cap_pids;
-	unsigned scans;
-
-	unsigned said_io, said_fd, said_emfile, said_parse, said_scan;
-	char buf[PF_BUF];
-};
-
 static const struct vigil_config_key procfs_keys[] = {
     {"interval", VIGIL_KEY_DURATION, "1s", 0,
      "how often every supervised process is sampled (at least 10ms)", NULL},
@@ -104,17 +36,6 @@ static int64_t pf_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t pf_ticks_ns(const struct procfs *pf, uint64_t ticks)
-{
-	return (int64_t)(ticks / (uint64_t)pf->hz) * 1000000000 +
-	       (int64_t)(ticks % (uint64_t)pf->hz) * 1000000000 / pf->hz;
-}
-
-static double pf_pct(const struct procfs *pf, uint64_t ticks, int64_t ns)
-{
-	return ns > 0 ? (double)pf_ticks_ns(pf, ticks) * 100.0 / (double)ns : 0.0;
-}
-
 static int pf_gone(ssize_t err)
 {
 	return err == -ENOENT || err == -ESRCH;
@@ -125,11 +46,12 @@ static void pf_read_failed(struct procfs *pf, int32_t pid, const char *file, ssi
 {
 	if (err == -EMFILE || err == -ENFILE) {
 		if (!pf->said_emfile++)
-			pf->host->log(pf->self, VIGIL_LOG_WARN,
-			              "cannot open /proc/%d/%s: %s (samples skip it until descriptors "
-			              "are free)",
-			              (int)pid, file, strerror((int)-err));
-	} else if (!pf->said_parse++) {
+			pf->host->log(
+			    pf->self, VIGIL_LOG_WARN,
+			    "cannot open /proc/%d/%s: %s (samples skip it until descriptors "
+			    "are free)",
+			    (int)pid, file, strerror((int)-err));
+	} else if (!pf->said_read++) {
 		pf->host->log(pf->self, VIGIL_LOG_WARN, "cannot read /proc/%d/%s: %s", (int)pid,
 		              file, strerror((int)-err));
 	}
@@ -142,7 +64,7 @@ static size_t pf_hash(int32_t pid, size_t nslots)
 	return ((uint32_t)pid * UINT32_C(2654435761)) & (nslots - 1);
 }
 
-static long pf_lookup(const struct procfs *pf, int32_t pid)
+long pf_lookup(const struct procfs *pf, int32_t pid)
 {
 	if (!pf->nslots)
 		return -1;
@@ -181,9 +103,22 @@ static int pf_rehash(struct procfs *pf)
 
 static void pf_entry_close(struct procfs *pf, struct pf_entry *e)
 {
-	pf_close(&pf->files, &e->fd_stat);
-	pf_close(&pf->files, &e->fd_io);
-	pf_close(&pf->files, &e->fd_status);
+	pf_close(&pf->files, &e->fd_stat, 0);
+	pf_close(&pf->files, &e->fd_io, 1);
+	pf_close(&pf->files, &e->fd_status, 1);
+}
+
+/* Stat files first: io and status files may keep only what the stat files of every instance
+ * and session member leave of the budget; spare files past that are closed. */
+void pf_balance(struct procfs *pf)
+{
+	size_t want = pf->nentries + pf->nmembers;
+
+	pf->files.spare_max = (size_t)pf->files.budget > want ? pf->files.budget - (int)want : 0;
+	for (size_t i = pf->nentries; i-- > 0 && pf->files.spare_open > pf->files.spare_max;) {
+		pf_close(&pf->files, &pf->entries[i].fd_io, 1);
+		pf_close(&pf->files, &pf->entries[i].fd_status, 1);
+	}
 }
 
 static int pf_refresh_one(const struct vigil_proc_info *info, void *arg)
@@ -234,8 +169,9 @@ static void pf_refresh(struct procfs *pf)
 	pf->added = 0;
 	rc = pf->host->proc_foreach(NULL, pf_refresh_one, pf);
 	before = pf->nentries;
-	if (rc == -ENOMEM && !pf->said_scan++)
-		pf->host->log(pf->self, VIGIL_LOG_ERROR, "out of memory: some instances not sampled");
+	if (rc == -ENOMEM && !pf->said_oom++)
+		pf->host->log(pf->self, VIGIL_LOG_ERROR,
+		              "out of memory: some instances not sampled");
 	for (size_t i = 0; i < pf->nentries; i++) {
 		struct pf_entry *e = &pf->entries[i];
 
@@ -249,171 +185,13 @@ static void pf_refresh(struct procfs *pf)
 		kept++;
 	}
 	pf->nentries = kept;
-	if ((kept != before || pf->added) && pf_rehash(pf) < 0 && !pf->said_scan++)
-		pf->host->log(pf->self, VIGIL_LOG_ERROR, "out of memory: some instances not sampled");
-}
-
-/* ---- the session scan -------------------------------------------------------------------- */
-
-static void pf_collect_pid(int32_t pid, void *arg)
-{
-	struct procfs *pf = arg;
-
-	if (pf->npids == pf->cap_pids) {
-		size_t cap = pf->cap_pids ? pf->cap_pids * 2 : 1024;
-		int32_t *p = realloc(pf->pids, cap * sizeof *p);
-
-		if (!p)
-			return; /* this scan misses a few pids; the next one retries */
-		pf->pids = p;
-		pf->cap_pids = cap;
-	}
-	pf->pids[pf->npids++] = pid;
-}
-
-static int pf_cmp_pid(const void *a, const void *b)
-{
-	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Reads the session of a process found by the scan into t. 0, or -1 when it is gone. */
-static int pf_classify(struct procfs *pf, struct pf_task *t)
-{
-	struct pf_stat st;
-	ssize_t n = pf_read(&pf->files, NULL, t->pid, "stat", pf->buf, sizeof pf->buf);
-
-	if (n < 0 || pf_parse_stat(pf->buf, &st) < 0 || st.state == 'Z' || st.state == 'X')
-		return -1;
-	if (t->start_ticks != st.start_ticks) {
-		pf_close(&pf->files, &t->fd_stat);
-		t->prev_ns = 0;
-	}
-	t->sid = st.session;
-	t->start_ticks = st.start_ticks;
-	return 0;
-}
-
-/* Lists /proc once and files every process under the session it belongs to. Pids present in
- * the last scan are assumed unchanged (a pid is reused only after the whole pid space wraps),
- * so the steady cost is one directory listing plus a stat read per new process. */
-static void pf_scan(struct procfs *pf)
-{
-	int full = pf->scans++ % PF_RESCAN_EVERY == 0;
-	size_t i = 0, n = 0;
-	int rc, sorted = 1;
-
-	pf->npids = 0;
-	rc = pf_list_pids(pf->proc_dir, pf->buf, sizeof pf->buf, pf_collect_pid, pf);
-	if (rc < 0) {
-		if (!pf->said_scan++)
-			pf->host->log(pf->self, VIGIL_LOG_WARN,
-			              "cannot list /proc: %s (tree figures are stale)", strerror(-rc));
-		return;
-	}
-	for (size_t k = 1; k < pf->npids && sorted; k++)
-		sorted = pf->pids[k - 1] < pf->pids[k];
-	if (!sorted)
-		qsort(pf->pids, pf->npids, sizeof *pf->pids, pf_cmp_pid);
-	if (pf->npids > pf->cap_tasks) {
-		size_t cap = pf->npids + pf->npids / 2;
-		struct pf_task *a = realloc(pf->tasks, cap * sizeof *a);
-		struct pf_task *b = a ? realloc(pf->tasks_next, cap * sizeof *b) : NULL;
-
-		if (a)
-			pf->tasks = a;
-		if (!b)
-			return;
-		pf->tasks_next = b;
-		pf->cap_tasks = cap;
-	}
-
-	/* Merge the sorted listing with the sorted table of the last scan. */
-	for (size_t k = 0; k < pf->npids; k++) {
-		int32_t pid = pf->pids[k];
-		struct pf_task *t = &pf->tasks_next[n];
-
-		while (i < pf->ntasks && pf->tasks[i].pid < pid)
-			pf_close(&pf->files, &pf->tasks[i++].fd_stat);
-		if (i < pf->ntasks && pf->tasks[i].pid == pid) {
-			*t = pf->tasks[i++];
-			if (full && pf_classify(pf, t) < 0) {
-				pf_close(&pf->files, &t->fd_stat);
-				continue;
-			}
-		} else {
-			memset(t, 0, sizeof *t);
-			t->pid = pid;
-			t->fd_stat = -1;
-			if (pf_classify(pf, t) < 0)
-				continue;
-		}
-		n++;
-	}
-	while (i < pf->ntasks)
-		pf_close(&pf->files, &pf->tasks[i++].fd_stat);
-	{
-		struct pf_task *swap = pf->tasks;
-
-		pf->tasks = pf->tasks_next;
-		pf->tasks_next = swap;
-		pf->ntasks = n;
-	}
-
-	for (size_t k = 0; k < pf->nentries; k++)
-		pf->entries[k].members = -1;
-	for (size_t k = pf->ntasks; k-- > 0;) {
-		struct pf_task *t = &pf->tasks[k];
-		long owner = t->sid != t->pid ? pf_lookup(pf, t->sid) : -1;
-
-		t->next = -1;
-		if (owner >= 0) {
-			t->next = pf->entries[owner].members;
-			pf->entries[owner].members = (int32_t)k;
-		}
-	}
+	if ((kept != before || pf->added) && pf_rehash(pf) < 0 && !pf->said_oom++)
+		pf->host->log(pf->self, VIGIL_LOG_ERROR,
+		              "out of memory: some instances not sampled");
+	pf_balance(pf);
 }
 
 /* ---- sampling ---------------------------------------------------------------------------- */
-
-/* Adds the session members of e to the tree figures of ev. */
-static void pf_sample_tree(struct procfs *pf, struct pf_entry *e, int64_t now,
-                           int64_t prev_ns, struct vigil_ev_metrics_sample *ev)
-{
-	double cpu = ev->cpu_pct;
-
-	ev->tree_procs = 1;
-	ev->tree_rss_bytes = ev->rss_bytes;
-	for (int32_t k = e->members; k >= 0; k = pf->tasks[k].next) {
-		struct pf_task *t = &pf->tasks[k];
-		struct pf_stat st;
-		ssize_t n = pf_read(&pf->files, &t->fd_stat, t->pid, "stat", pf->buf,
-		                    sizeof pf->buf);
-
-		if (n < 0 || pf_parse_stat(pf->buf, &st) < 0 || st.state == 'Z' ||
-		    st.state == 'X')
-			continue;
-		if (st.session != e->pid) { /* it left with setsid(): not ours any more */
-			t->sid = st.session;
-			continue;
-		}
-		if (st.start_ticks != t->start_ticks) { /* a new process under a reused pid */
-			t->start_ticks = st.start_ticks;
-			t->prev_ns = 0;
-		}
-		ev->tree_procs++;
-		ev->tree_rss_bytes += st.rss_pages * pf->page_size;
-		if (t->prev_ns)
-			cpu += pf_pct(pf, st.cpu_ticks > t->prev_ticks ? st.cpu_ticks - t->prev_ticks : 0,
-			              now - t->prev_ns);
-		else if (prev_ns && pf_ticks_ns(pf, st.start_ticks) >= prev_ns)
-			cpu += pf_pct(pf, st.cpu_ticks, now - prev_ns); /* born within the window */
-		t->prev_ticks = st.cpu_ticks;
-		t->prev_ns = now;
-	}
-	ev->tree_cpu_pct = ev->cpu_pct < 0 ? -1 : cpu;
-}
 
 /* The slow counters: io and context switches (when the process ran, or every fd_interval
  * samples) and the fd count (every fd_interval samples). */
@@ -422,14 +200,15 @@ static void pf_sample_counters(struct procfs *pf, struct pf_entry *e, int ran, i
 	ssize_t n;
 
 	if ((ran || every_nth) && !e->io_denied) {
-		n = pf_read(&pf->files, &e->fd_io, e->pid, "io", pf->buf, sizeof pf->buf);
+		n = pf_read(&pf->files, &e->fd_io, 1, e->pid, "io", pf->buf, sizeof pf->buf);
 		if (n == -EACCES || n == -EPERM) {
 			e->io_denied = 1;
 			if (!pf->said_io++)
-				pf->host->log(pf->self, VIGIL_LOG_DEBUG,
-				              "cannot read /proc/%d/io: %s (read_bytes and write_bytes "
-				              "stay -1 for such processes)",
-				              (int)e->pid, strerror((int)-n));
+				pf->host->log(
+				    pf->self, VIGIL_LOG_DEBUG,
+				    "cannot read /proc/%d/io: %s (read_bytes and write_bytes "
+				    "stay -1 for such processes)",
+				    (int)e->pid, strerror((int)-n));
 		} else if (n >= 0) {
 			pf_parse_io(pf->buf, &e->read_bytes, &e->write_bytes);
 		} else if (!pf_gone(n)) {
@@ -437,7 +216,8 @@ static void pf_sample_counters(struct procfs *pf, struct pf_entry *e, int ran, i
 		}
 	}
 	if (ran || every_nth) {
-		n = pf_read(&pf->files, &e->fd_status, e->pid, "status", pf->buf, sizeof pf->buf);
+		n = pf_read(&pf->files, &e->fd_status, 1, e->pid, "status", pf->buf,
+		            sizeof pf->buf);
 		if (n >= 0)
 			pf_parse_status(pf->buf, &e->ctx_switches);
 		else if (!pf_gone(n))
@@ -471,7 +251,7 @@ static void pf_sample(struct procfs *pf, struct pf_entry *e)
 
 	if (e->pid <= 0)
 		return;
-	n = pf_read(&pf->files, &e->fd_stat, e->pid, "stat", pf->buf, sizeof pf->buf);
+	n = pf_read(&pf->files, &e->fd_stat, 0, e->pid, "stat", pf->buf, sizeof pf->buf);
 	now = pf_now_ns();
 	if (n < 0) {
 		if (!pf_gone(n))
@@ -479,9 +259,10 @@ static void pf_sample(struct procfs *pf, struct pf_entry *e)
 		return;
 	}
 	if (pf_parse_stat(pf->buf, &st) < 0) {
-		if (!pf->said_parse++)
-			pf->host->log(pf->self, VIGIL_LOG_WARN, "cannot parse /proc/%d/stat: \"%.200s\"",
-			              (int)e->pid, pf->buf);
+		if (!pf->said_read++)
+			pf->host->log(pf->self, VIGIL_LOG_WARN,
+			              "cannot parse /proc/%d/stat: \"%.200s\"", (int)e->pid,
+			              pf->buf);
 		return;
 	}
 	if (st.state == 'Z' || st.state == 'X')
@@ -498,8 +279,9 @@ static void pf_sample(struct procfs *pf, struct pf_entry *e)
 	ev.pid = e->pid;
 	ev.cpu_pct = -1; /* first sample of a pid: no interval to measure over */
 	if (prev_ns && now > prev_ns)
-		ev.cpu_pct = pf_pct(pf, st.cpu_ticks > e->prev_ticks ? st.cpu_ticks - e->prev_ticks : 0,
-		                    now - prev_ns);
+		ev.cpu_pct =
+		    pf_pct(pf, st.cpu_ticks > e->prev_ticks ? st.cpu_ticks - e->prev_ticks : 0,
+		           now - prev_ns);
 	ev.rss_bytes = st.rss_pages * pf->page_size;
 	ev.vms_bytes = st.vms_bytes;
 	ev.threads = st.threads;
@@ -577,8 +359,9 @@ static int procfs_configure(void *state, const struct vigil_config *cfg)
 	int64_t fd_interval = h->cfg_int(cfg, "fd_interval");
 
 	if (interval < PF_MIN_SLICE_MS) {
-		h->log(pf->self, VIGIL_LOG_ERROR, "interval = %" PRId64 "ms: expected at least %dms",
-		       interval, PF_MIN_SLICE_MS);
+		h->log(pf->self, VIGIL_LOG_ERROR,
+		       "interval = %" PRId64 "ms: expected at least %dms", interval,
+		       PF_MIN_SLICE_MS);
 		return -EINVAL;
 	}
 	if (fd_interval < 1 || fd_interval > 1000000) {
@@ -594,8 +377,8 @@ static int procfs_configure(void *state, const struct vigil_config *cfg)
 	/* The most slices (up to PF_SLICES) that divide the interval exactly, so a cycle is
 	 * exactly one interval, each slice at least PF_MIN_SLICE_MS long. */
 	pf->nslices = PF_SLICES;
-	while (pf->nslices > 1 && (pf->interval_ms % pf->nslices ||
-	                           pf->interval_ms / pf->nslices < PF_MIN_SLICE_MS))
+	while (pf->nslices > 1 &&
+	       (pf->interval_ms % pf->nslices || pf->interval_ms / pf->nslices < PF_MIN_SLICE_MS))
 		pf->nslices--;
 	pf->slice_ms = pf->interval_ms / pf->nslices;
 	return 0;
@@ -610,9 +393,10 @@ static int procfs_start(void *state)
 	if (pf->proc_dir < 0) {
 		int err = errno;
 
-		pf->host->log(pf->self, VIGIL_LOG_ERROR,
-		              "cannot open /proc: %s (monitor.procfs needs procfs mounted on /proc)",
-		              strerror(err));
+		pf->host->log(
+		    pf->self, VIGIL_LOG_ERROR,
+		    "cannot open /proc: %s (monitor.procfs needs procfs mounted on /proc)",
+		    strerror(err));
 		return -err;
 	}
 	/* Keep at most a quarter of the descriptor limit open: the daemon needs the rest for
@@ -625,7 +409,8 @@ static int procfs_start(void *state)
 	pf->slice = 0;
 	pf->timer = pf->host->timer_add(pf->self, pf->slice_ms, pf->slice_ms, pf_tick, pf);
 	if (!pf->timer) {
-		pf->host->log(pf->self, VIGIL_LOG_ERROR, "cannot add the sampling timer: out of memory");
+		pf->host->log(pf->self, VIGIL_LOG_ERROR,
+		              "cannot add the sampling timer: out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -649,7 +434,7 @@ static void procfs_fini(void *state)
 		free(pf->entries[i].name);
 	}
 	for (size_t i = 0; i < pf->ntasks; i++)
-		pf_close(&pf->files, &pf->tasks[i].fd_stat);
+		pf_close(&pf->files, &pf->tasks[i].fd_stat, 0);
 	if (pf->proc_dir >= 0)
 		close(pf->proc_dir);
 	free(pf->entries);
