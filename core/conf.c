@@ -1,6 +1,7 @@
 /* conf.c — conf_load: the sections of SPEC §2 checked and turned into struct vigil_conf. */
 #include "conf.h"
 #include "conf_int.h"
+#include "sandbox.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -34,8 +35,10 @@ static const struct conf_keydef vigil_keys[] = {
 static const struct conf_keydef security_keys[] = {
 	{.name = "no_new_privs", .type = CK_BOOL, .def = "false", .off = S(no_new_privs),
 	 .doc = "set PR_SET_NO_NEW_PRIVS in every child"},
-	{.name = "allowed_commands", .type = CK_LATER},
-	{.name = "allowed_dirs", .type = CK_LATER},
+	{.name = "allowed_commands", .type = CK_LIST, .def = "", .off = S(allowed_commands),
+	 .doc = "glob allowlist of the absolute paths every started command must match"},
+	{.name = "allowed_dirs", .type = CK_PATHLIST_COMMA, .def = "", .off = S(allowed_dirs),
+	 .doc = "working directories must resolve (realpath) under one of these"},
 };
 
 #define G(f) offsetof(struct conf_group, f)
@@ -425,6 +428,17 @@ int conf_load(const char *path, struct vigil_conf **out, struct conf_error *err)
 		conf_free(c);
 		return -1;
 	}
+	rc = sandbox_check_config(&c->security, c->file, err);
+	for (size_t i = 0; i < c->nprograms && rc == 0; i++)
+		rc = sandbox_check_program(&c->security, &c->programs[i], err);
+	for (size_t i = 0; i < c->npools && rc == 0; i++)
+		if (!sandbox_dir_ok(&c->security, c->pools[i].task.directory, err->msg,
+		                    sizeof err->msg))
+			rc = -1;
+	if (rc < 0) {
+		conf_free(c);
+		return -1;
+	}
 	for (size_t i = 0; i < c->nprograms; i++)
 		c->programs[i].hash = conf_program_hash(&c->programs[i]);
 	*out = c;
@@ -464,6 +478,8 @@ void conf_free(struct vigil_conf *c)
 		free_program(&c->pools[i].task);
 	}
 	free(c->pools);
+	util_strv_free(c->security.allowed_commands);
+	util_strv_free(c->security.allowed_dirs);
 	for (size_t i = 0; i < c->nprograms; i++)
 		free_program(&c->programs[i]);
 	free(c->programs);

@@ -128,6 +128,8 @@ struct conf_plugin {
 
 struct conf_security {
 	int no_new_privs;
+	char **allowed_commands;  /* globs; empty = every command */
+	char **allowed_dirs;      /* absolute, resolved; empty = every directory */
 };
 
 struct vigil_conf {

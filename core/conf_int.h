@@ -83,6 +83,7 @@ enum conf_ktype {
 	CK_CHECK,    /* struct conf_check at off: none | tcp: | http(s):// | exec: */
 	CK_CORE,     /* int64_t bytes, "inherit" = -1 */
 	CK_PATHLIST, /* char **, ':'-separated, each absolute */
+	CK_PATHLIST_COMMA, /* char **, comma-separated, each absolute */
 	CK_LOGFILE,  /* char *, absolute; '-' = NULL */
 	CK_EARLY,    /* read before the checks (state_dir, include): nothing to store */
 	CK_LATER,    /* planned: rejected as "not supported yet" */

@@ -456,12 +456,14 @@ static int parse_one(const struct at *a, const char *v, void *base)
 		FIELD(base, k->off2, char **) = argv;
 		return 0;
 	}
-	case CK_PATHLIST: {
+	case CK_PATHLIST:
+	case CK_PATHLIST_COMMA: {
+		const char *sep = k->type == CK_PATHLIST ? ":" : ",";
 		char **dirs = util_xcalloc(strlen(v) + 2, sizeof(char *));
 		FIELD(base, k->off, char **) = dirs;
 		size_t n = 0;
 		char *copy = util_xstrdup(v), *save = NULL;
-		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		for (char *d = strtok_r(copy, sep, &save); d; d = strtok_r(NULL, sep, &save)) {
 			while (isspace((unsigned char)*d))
 				d++;
 			for (size_t e = strlen(d); e > 0 && isspace((unsigned char)d[e - 1]); e--)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "healthrec.h"
 #include "conf.h"
 #include "log.h"
 #include "loop.h"
@@ -131,6 +132,9 @@ static int64_t h_cfg_size(const struct vigil_config *cfg, const char *key)
 {
 	int64_t v = 0;
 	const char *s = h_cfg_string(cfg, key);
+	/* A MODE value is written in octal with a leading 0 (0660): read it as such. */
+	if (s && s[0] == '0' && s[1] >= '0' && s[1] <= '7' && util_parse_mode(s, &v) == 0)
+		return v;
 	if (s && util_parse_size(s, &v) < 0)
 		util_parse_mode(s, &v);
 	return v;
@@ -342,6 +346,7 @@ static const struct vigil_host table = {
 	.task_submit = task_submit,
 	.task_cancel = task_cancel,
 	.task_foreach = task_foreach,
+	.health_foreach = healthrec_foreach,
 };
 
 const struct vigil_host *host_table(struct loader_set *plugins, const char *state_dir)

@@ -94,6 +94,7 @@ void proc_fill_info(const struct proc *p, struct vigil_proc_info *info)
 	info->limit_runtime_ms = g->limit_runtime_ms;
 	info->limit_nofile = g->limit_nofile;
 	info->limit_nproc = g->limit_nproc;
+	info->on_limit = g->on_limit == ON_LIMIT_STOP ? "stop" : g->on_limit == ON_LIMIT_ALERT ? "alert" : "restart";
 }
 
 static int env_key_eq(const char *a, const char *b)

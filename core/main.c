@@ -16,6 +16,7 @@
 
 #include "bus.h"
 #include "conf.h"
+#include "healthrec.h"
 #include "host.h"
 #include "loader.h"
 #include "log.h"
@@ -426,6 +427,7 @@ int main(int argc, char **argv)
 	}
 	sup_init(conf, plugins);
 	task_init(conf, plugins);
+	healthrec_init();
 	if (loader_start_all(plugins, &err) < 0) {
 		log_error("%s", err.msg);
 		goto out_loop;
@@ -463,6 +465,7 @@ int main(int argc, char **argv)
 out_loop:
 	/* Policies still hold per-instance memory: free the instances before the plugins. */
 	task_fini();
+	healthrec_fini();
 	sup_fini();
 	loader_close(plugins);
 	bus_fini();

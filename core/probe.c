@@ -191,8 +191,11 @@ static void on_health_result(void *arg, int ok, int64_t latency_us, const char *
 	         g->health_failures, why);
 	if (p->check_failures >= (uint32_t)g->health_failures) {
 		char msg[512];
-		snprintf(msg, sizeof msg, "%u health checks failed in a row, the last: %s",
-		         p->check_failures, why);
+		if (p->check_failures == 1)
+			snprintf(msg, sizeof msg, "the health check failed: %s", why);
+		else
+			snprintf(msg, sizeof msg, "%u health checks failed in a row, the last: %s",
+			         p->check_failures, why);
 		unhealthy(p, ALERT_UNHEALTHY, msg);
 	}
 }

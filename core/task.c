@@ -16,6 +16,7 @@
 #include "bus.h"
 #include "launch.h"
 #include "log.h"
+#include "sandbox.h"
 #include "loop.h"
 #include "spawn.h"
 #include "sup.h"
@@ -491,6 +492,10 @@ static void start_run(struct task *t)
 		                                                      : strerror(errno));
 		goto fail;
 	}
+	/* Checked again at each run: the file may have changed since the submission. */
+	if (!sandbox_command_ok(&T.conf->security, path, t->error, sizeof t->error) ||
+	    !sandbox_dir_ok(&T.conf->security, req.cwd, t->error, sizeof t->error))
+		goto fail;
 	if (open_output(t, g->stdout_mode, "out", &outfd) < 0)
 		goto fail;
 	if (g->stderr_mode == OUT_STDOUT)
@@ -646,6 +651,25 @@ int task_submit(const struct vigil_task_spec *spec, char *id, size_t idlen, char
 	if (spec->cwd && spec->cwd[0] != '/') {
 		snprintf(err, errlen, "the working directory must be absolute: %s", spec->cwd);
 		return -EINVAL;
+	}
+	/* [security]: refuse at submission what would be refused at run time. */
+	const struct conf_security *sec = &T.conf->security;
+	if (!sandbox_dir_ok(sec, spec->cwd ? spec->cwd : pl->conf->task.directory, err, errlen))
+		return -EPERM;
+	if (sec->allowed_commands && sec->allowed_commands[0]) {
+		char **env = launch_env(environ, 0, pl->conf->task.environment,
+		                        (char *const *)spec->env);
+		char *path = spawn_resolve(spec->argv[0], env,
+		                           spec->cwd ? spec->cwd : pl->conf->task.directory);
+		util_strv_free(env);
+		if (!path) {
+			snprintf(err, errlen, "exec %s: %s", spec->argv[0], strerror(errno));
+			return -EINVAL;
+		}
+		int ok = sandbox_command_ok(sec, path, err, errlen);
+		free(path);
+		if (!ok)
+			return -EPERM;
 	}
 
 	struct task *t = util_xcalloc(1, sizeof *t);

@@ -419,13 +419,18 @@ END_TEST
 START_TEST(bad_inline)
 {
 	refuses("[program.x]\ncommand = x\nlimit_cpu = lots\n", "expected a percentage");
-	refuses("[program.x]\ncommand = x\nhealth_check = none\n",
-	        "health_check is not supported yet");
-	refuses("[program.x]\ncommand = x\nready = http://localhost:80/\n",
-	        "ready = http://... is not supported yet");
+	refuses("[program.x]\ncommand = x\nhealth_check = sometimes\n",
+	        "expected none, tcp:PORT, http://HOST:PORT/PATH or exec:CMD");
+	refuses("[program.x]\ncommand = x\nready = http://:80/\n", "expected http://HOST:PORT/PATH");
 	refuses("[program.x]\ncommand = x\nready = delay:soon\n", "expected delay:DURATION");
-	refuses("[program.x]\ncommand = x\nready = sometimes\n", "expected none or delay:DURATION");
-	refuses("[security]\nallowed_dirs = /srv\n", "allowed_dirs is not supported yet");
+	refuses("[program.x]\ncommand = x\nready = sometimes\n",
+	        "expected none, notify, delay:DURATION");
+	refuses("[security]\nallowed_commands = bin/*\n", "must be an absolute path glob");
+	refuses("[security]\nallowed_commands = /usr/sbin/*\n[program.x]\ncommand = /bin/true\n",
+	        "is not allowed by [security] allowed_commands");
+	refuses("[security]\nallowed_dirs = /srv\n[program.x]\ncommand = /bin/true\n"
+	        "directory = /srv/../etc\n",
+	        "is not under [security] allowed_dirs");
 	refuses("[program.x]\ncommand = x\ndepends_on = y\n[program.y]\ncommand = y\n"
 	        "depends_on = x\n",
 	        "dependency cycle: x -> y -> x");

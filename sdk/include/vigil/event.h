@@ -215,13 +215,21 @@ struct vigil_ev_metrics_sample {
 	int64_t tree_rss_bytes;
 };
 
-/* health.changed: score or level changed. */
+/* health.changed: score, level or trend changed. The *_penalty fields are the points the
+ * score lost to each factor (score = 100 - their sum, at least 0). */
 struct vigil_ev_health_changed {
 	struct vigil_event hdr;
 	int32_t score;            /* 0..100 */
 	int32_t previous;
 	const char *level;        /* healthy, degraded, unhealthy, critical */
 	const char *trend;        /* improving, stable, degrading */
+	double memory_penalty;    /* memory use against limit_memory */
+	double cpu_penalty;       /* CPU use against limit_cpu */
+	double restart_penalty;   /* restarts within the window */
+	double check_penalty;     /* failed liveness checks */
+	double latency_penalty;   /* slow liveness checks */
+	int64_t memory_exhaustion_ms; /* at the current growth, limit_memory is reached in this
+	                               * long; -1 = not growing or no limit */
 };
 
 /* limit.violated */

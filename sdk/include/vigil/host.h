@@ -50,6 +50,7 @@ typedef void (*vigil_fd_fn)(int fd, uint32_t events, void *arg);
 typedef int (*vigil_proc_fn)(const struct vigil_proc_info *info, void *arg);
 typedef int (*vigil_plugin_fn)(const struct vigil_plugin_info *info, void *arg);
 typedef int (*vigil_task_fn)(const struct vigil_task_info *info, void *arg);
+typedef int (*vigil_health_fn)(const struct vigil_health_info *info, void *arg);
 
 struct vigil_host {
 	uint32_t size;           /* sizeof(struct vigil_host) of the core; fields past it are absent */
@@ -149,6 +150,11 @@ struct vigil_host {
 	/* Calls fn for the task `id`, or for every task the core still holds when id is NULL
 	 * (queued, running, and the most recent finished ones). -ENOENT when id is unknown. */
 	int (*task_foreach)(const char *id, vigil_task_fn fn, void *arg);
+
+	/* --- health --- */
+	/* Calls fn with the health record of each instance selected by target (as proc_foreach).
+	 * -ENOENT when target names nothing. */
+	int (*health_foreach)(const char *target, vigil_health_fn fn, void *arg);
 };
 
 #endif

@@ -78,6 +78,34 @@ struct vigil_proc_info {
 	int64_t limit_runtime_ms;    /* 0 = none */
 	int64_t limit_nofile;        /* 0 = inherited */
 	int64_t limit_nproc;         /* 0 = none */
+	const char *on_limit;        /* restart, stop, alert */
+};
+
+/* One active alert of an instance. */
+struct vigil_alert_info {
+	const char *alert;           /* stable id: "memory-high", "unhealthy", ... */
+	const char *severity;        /* warning, critical, emergency */
+	const char *message;
+	int64_t since_ms;            /* wall clock when raised */
+};
+
+/* What the core knows of an instance's health, gathered from the bus (health.changed,
+ * alert.raised / alert.cleared, limit.violated). Borrowed for the callback. */
+struct vigil_health_info {
+	uint32_t size;
+	const char *name;
+	int32_t score;               /* -1 = never scored (no health monitor) */
+	const char *level;           /* NULL when never scored */
+	const char *trend;
+	double memory_penalty, cpu_penalty, restart_penalty, check_penalty, latency_penalty;
+	int64_t memory_exhaustion_ms;
+	const struct vigil_alert_info *alerts; /* the active ones */
+	uint32_t nalerts;
+	uint32_t alerts_raised;      /* since the daemon started */
+	uint32_t violations;         /* every limit.violated */
+	uint32_t violations_memory, violations_cpu, violations_runtime, violations_nofile,
+	    violations_nproc;
+	int64_t last_violation_ms;   /* 0 = none */
 };
 
 /* A task to run once, in a pool (`vigilctl run`). Strings are copied by task_submit. */
