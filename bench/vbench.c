@@ -614,7 +614,7 @@ static int cmd_restart(int argc, char **argv)
 			pidof[idx] = v[i].pid;
 	}
 	free(v);
-	/* Victim k is program k*N/COUNT, killed at k * 100 ms whether or not the previous one is
+	/* Victim k is program k*N/COUNT, killed at k * 50 ms whether or not the previous one is
 	 * back: every victim is another program that has run for a while, so no peer's "not
 	 * more often than once a second" rule applies, and a slow peer's latencies (a 1 s poll)
 	 * overlap instead of adding up. */
@@ -633,7 +633,7 @@ static int cmd_restart(int argc, char **argv)
 	}
 	for (;;) {
 		uint64_t now = now_ns();
-		while (killed < count && now >= start + (uint64_t)killed * 100000000ull) {
+		while (killed < count && now >= start + (uint64_t)killed * 50000000ull) {
 			struct victim *x = &vic[killed++];
 			x->t0 = now_ns();
 			if (!x->old || kill(x->old, SIGKILL) < 0)
@@ -645,7 +645,7 @@ static int cmd_restart(int argc, char **argv)
 		}
 		if (!open && killed == count)
 			break;
-		uint64_t deadline = killed < count ? start + (uint64_t)killed * 100000000ull
+		uint64_t deadline = killed < count ? start + (uint64_t)killed * 50000000ull
 						   : now + 50000000ull;
 		int r = cn_next_exec(cn, deadline, &pid, &ts);
 		if (r < 0)

@@ -712,6 +712,8 @@ int task_submit(const struct vigil_task_spec *spec, char *id, size_t idlen, char
 		.type = t->type,
 		.priority = t->priority,
 		.position = queue_position(t),
+		.command = t->command,
+		.submitted_at_ms = t->submitted_ms,
 	};
 	bus_publish(&e.hdr);
 	snprintf(id, idlen, "%s", t->id);

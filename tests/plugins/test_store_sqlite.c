@@ -516,7 +516,7 @@ START_TEST(registry_roundtrip_across_reopen)
 	store_close(&s);
 
 	ck_assert_str_eq(sql_text(db_path, "SELECT value FROM meta WHERE key='schema_version'"),
-	                 "1");
+	                 "2");
 	ck_assert_str_eq(sql_text(db_path, "PRAGMA journal_mode"), "wal");
 }
 END_TEST
@@ -724,10 +724,12 @@ START_TEST(batching_many_puts_few_transactions)
 	batches = commit_stats(&records, &batch_ms);
 	ck_assert_int_eq(records, n);
 	ck_assert_int_eq(sql_int(db_path, "SELECT count(*) FROM registry"), n);
-	/* Past 1000 queued records the writer commits at once, and otherwise every
-	 * flush_interval (200ms): 20000 puts take ~20 transactions, not 20000. */
+	/* A registry record is committed at once, with everything that arrived while the
+	 * previous transaction was being committed: however fast the writer is, each
+	 * transaction (~40 us at the least) carries many puts (~2 us each), so 20000 puts take
+	 * at most a few hundred transactions, not 20000. */
 	ck_assert_int_ge(batches, 1);
-	ck_assert_int_le(batches, n / 1000 + (int)((t1 - t0) / 0.2) + 3);
+	ck_assert_int_le(batches, n / 10);
 	per_put_us = (t1 - t0) * 1e6 / n;
 
 	/* For comparison: one transaction per put (put + flush). */
@@ -747,14 +749,14 @@ START_TEST(batching_many_puts_few_transactions)
 	        n, per_put_us, batches, batch_ms / batches, records / batches,
 	        batch_ms * 1e3 / (double)records, (t2 - t1) * 1e3, single_ms);
 
-	/* A lone write waits about flush_interval to be batched, then is committed unasked. */
+	/* A lone history write waits about flush_interval to be batched, then is committed
+	 * unasked (registry writes do not wait, see above). */
 	clear_logs();
 	{
-		struct vigil_registry_entry e = entry_of("late", 1);
 		double waited;
 
 		t0 = now_s();
-		ck_assert_int_eq(s.ops->registry_put(s.state, &e), 0);
+		ev_running("late", "late", 1, 1000);
 		ck_assert(wait_log("committed 1 records", 1, 5000));
 		waited = now_s() - t0;
 		ck_assert_msg(waited >= 0.15, "committed after %.3fs, before flush_interval",
@@ -853,7 +855,7 @@ START_TEST(newer_schema_refused)
 	ck_assert_int_eq(store_open(&s, NULL), -EPROTO);
 	ck_assert_int_eq(
 	    logs_matching("has schema version 99, but this store_sqlite knows versions "
-	                  "up to 1"),
+	                  "up to 2"),
 	    1);
 	ck_assert_int_eq(logs_matching(db_path), 1);
 	plugin_desc->fini(s.state);

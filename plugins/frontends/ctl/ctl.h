@@ -22,8 +22,15 @@
 #define CTL_RING_LOSSY 64
 #define CTL_DEFAULT_TIMEOUT_MS 60000
 #define CTL_WAIT_POLL_MS 100
+#define CTL_TASK_POLL_MS 250     /* safety net of a task wait (events drive it) */
+#define CTL_RELOAD_WAIT_MS 2000  /* how long a reload reply waits for config.reloaded */
+
+/* Whether the core's host table has a member (an older core's table is shorter). */
+#define CTL_HOST_HAS(h, member)                                                               \
+	((h)->size >= offsetof(struct vigil_host, member) + sizeof((h)->member) && (h)->member)
 
 struct ctl_wait;
+struct ctl_pending;
 struct ctl_evstream;
 struct ctl_logf;
 
@@ -32,6 +39,7 @@ enum ctl_busy {
 	CTL_WAITING,       /* start/stop/restart waiting for the target states */
 	CTL_STREAM_EVENTS, /* events follow */
 	CTL_STREAM_LOGS,   /* logs follow */
+	CTL_PENDING,       /* wait/run --wait/cancel --wait/reload: the reply waits for one event */
 };
 
 struct ctl_ring {
@@ -83,6 +91,7 @@ struct ctl_conn {
 	int in_dispatch; /* inside ctl_handle_request: the read loop goes on by itself */
 	enum ctl_busy busy;
 	struct ctl_wait *wait;
+	struct ctl_pending *pend;
 	struct ctl_evstream *evs;
 	struct ctl_logf *logf;
 	uint64_t skipped; /* lossy stream items not sent to this slow reader */
@@ -125,11 +134,44 @@ void ctl_wait_free(struct ctl_conn *c);
 /* Daemon shutdown: the wait ends with an error reply. */
 void ctl_wait_abort(struct ctl_conn *c, const char *why);
 
+/* ctl_task.c */
+void ctl_cmd_run(struct ctl_conn *c, const json_t *req);
+void ctl_cmd_wait(struct ctl_conn *c, const json_t *req);
+void ctl_cmd_cancel(struct ctl_conn *c, const json_t *req);
+void ctl_cmd_reload(struct ctl_conn *c);
+/* An event for a connection in CTL_PENDING (it checks whether it is the awaited one). */
+void ctl_pending_event(struct ctl_conn *c, const struct vigil_event *ev);
+void ctl_pending_free(struct ctl_conn *c);
+/* Daemon shutdown: the wait ends with an error reply. */
+void ctl_pending_abort(struct ctl_conn *c, const char *why);
+/* JSON views of a task shared with ps: the reply of wait (SPEC §4) and the fields of one
+ * entry. NULL on ENOMEM. */
+json_t *ctl_task_json(const struct vigil_task_info *t);
+
+/* ctl_ps.c */
+void ctl_cmd_ps(struct ctl_conn *c, const json_t *req);
+void ctl_cmd_stats(struct ctl_conn *c, const json_t *req);
+
+/* ctl_time.c */
+/* A point in time for ps/stats: a JSON integer (Unix ms), a duration back from now_ms
+ * ("2h", "1h30m", "90s") or an RFC 3339 timestamp ("2026-11-27T03:04:05Z", "...+02:00",
+ * "2026-11-27"). 0, or -EINVAL with a message for the user in err. */
+int ctl_parse_when(const json_t *v, int64_t now_ms, int64_t *out, char *err, size_t errlen);
+/* A duration: "1500ms", "10s", "5m", "2h", "1d", "1h30m", a bare number of seconds.
+ * 0 or -EINVAL / -ERANGE. */
+int ctl_parse_duration_ms(const char *s, int64_t *out);
+/* RFC 3339 (see ctl_parse_when) to Unix ms. 0 or -EINVAL. */
+int ctl_parse_rfc3339(const char *s, int64_t *out);
+/* "2026-11-27T03:04:05.123Z"; JSON null for 0. NULL on ENOMEM. */
+json_t *ctl_time_json(int64_t unix_ms);
+
 /* ctl_events.c */
 void ctl_events_start(struct ctl *ctl);
 void ctl_events_fini(struct ctl *ctl);
 void ctl_cmd_events(struct ctl_conn *c, const json_t *req);
 void ctl_evstream_free(struct ctl_conn *c);
+/* vjson_event() plus the task fields it may not know yet. NULL on ENOMEM. */
+json_t *ctl_event_json(struct ctl *ctl, const struct vigil_event *ev);
 
 /* ctl_logs.c */
 void ctl_cmd_logs(struct ctl_conn *c, const json_t *req);

@@ -1,63 +1,13 @@
-/* cgroup.c — monitor_cgroup: one cgroup per program instance, its limits, OOM reports, kill_tree. */
+/* cgroup.c — monitor_cgroup: one cgroup per program instance; placement, kill_tree, cleanup. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/inotify.h>
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <vigil/sdk.h>
-
 #include "cgroup.h"
-
-#define CG_CPU_PERIOD_US 100000
-#define CG_RMDIR_TRIES 6      /* 50 ms doubling: about 3 s for dying processes to go */
-#define CG_RMDIR_FIRST_MS 50
-
-/* Warned-once bits of a unit. */
-#define CG_WARN_MEMORY (1u << CG_MEMORY)
-#define CG_WARN_PIDS (1u << CG_PIDS)
-#define CG_WARN_CPU (1u << CG_CPU)
-#define CG_WARN_SWAP (1u << 4)
-
-struct cg;
-
-/* One program instance's cgroup (one dir in each hierarchy we use). Kept for the life of the
- * plugin, so the OOM count of an instance survives its restarts. */
-struct cg_unit {
-	struct cg_unit *next;
-	struct cg *cg;
-	char *name;
-	int signalled;           /* kill_tree reached it since the last attach */
-	int exists;              /* its dirs may exist */
-	unsigned warned;
-	int64_t limit_memory;    /* as of the last attach, for limit.violated */
-	/* OOM watch: v2 inotify on memory.events, v1 an eventfd on memory.oom_control. */
-	int oom_wd, oom_efd, oom_ctl;
-	struct vigil_watch *oom_watch;
-	int64_t oom_seen;        /* the kernel's oom_kill counter when last read */
-	uint32_t ooms;           /* OOM kills reported for this instance */
-	struct vigil_timer *rmdir_timer;
-	unsigned rmdir_tries;
-};
-
-struct cg {
-	const struct vigil_host *host;
-	struct vigil_instance *self;
-	char *parent;
-	const char *proc_self; /* where mountinfo and cgroup are read: tests point it elsewhere */
-	pid_t self_pid;
-	struct cg_plan plan;
-	int planned;
-	struct cg_unit *units;
-	int ino_fd;
-	struct vigil_watch *ino_watch;
-};
 
 static const struct vigil_config_key cg_keys[] = {
     {"parent", VIGIL_KEY_STRING, "vigil", 0,
@@ -80,8 +30,8 @@ static int cg_name_ok(const char *s)
 }
 
 /* base/<name>[/file] in hierarchy i. */
-static int cg_unit_path(const struct cg *cg, size_t i, const char *name, const char *file,
-                        char *buf, size_t len)
+int cg_unit_path(const struct cg *cg, size_t i, const char *name, const char *file, char *buf,
+                 size_t len)
 {
 	const char *base = cg->plan.h[i].base;
 
@@ -133,261 +83,6 @@ static struct cg_unit *cg_unit_adopt(struct cg *cg, const char *name)
 	return u;
 }
 
-/* ---- OOM kills ---- */
-
-/* Reads the kernel's oom_kill counter of the unit's memory cgroup and reports what is new. */
-static void cg_oom_check(struct cg_unit *u, int64_t fallback_delta)
-{
-	struct cg *cg = u->cg;
-	int m = cg->plan.ctrl[CG_MEMORY];
-	int v2 = m >= 0 && cg->plan.h[m].v2;
-	char path[4096];
-	int64_t count = 0, peak = -1;
-	int64_t delta;
-
-	if (m < 0 || cg_unit_path(cg, (size_t)m, u->name,
-	                          v2 ? "memory.events" : "memory.oom_control", path,
-	                          sizeof path) < 0)
-		return;
-	if (cg_read_key(path, "oom_kill", &count) == 0) {
-		delta = count - u->oom_seen;
-		u->oom_seen = count;
-	} else {
-		delta = fallback_delta; /* an old v1 kernel: one eventfd wake per OOM */
-	}
-	if (delta <= 0)
-		return;
-	u->ooms += (uint32_t)delta;
-	if (cg_unit_path(cg, (size_t)m, u->name,
-	                 v2 ? "memory.peak" : "memory.max_usage_in_bytes", path, sizeof path) == 0) {
-		char buf[64];
-
-		if (cg_read(path, buf, sizeof buf) > 0)
-			peak = strtoll(buf, NULL, 10);
-	}
-	cg->host->log(cg->self, VIGIL_LOG_WARN,
-	              "%s: the kernel OOM killer killed %" PRId64 " process(es) at limit_memory = "
-	              "%" PRId64 " bytes (%" PRIu32 " so far)",
-	              u->name, delta, u->limit_memory, u->ooms);
-	struct vigil_ev_limit_violated ev = {
-	    .hdr = {.type = VIGIL_EV_LIMIT_VIOLATED, .size = sizeof ev, .subject = u->name},
-	    .limit = "memory",
-	    .value = (double)(peak > 0 ? peak : u->limit_memory),
-	    .max = (double)u->limit_memory,
-	    /* on_limit is not in vigil_proc_info yet; restart is its default. */
-	    .action = "restart",
-	    .count = u->ooms,
-	};
-	cg->host->publish(cg->self, &ev.hdr);
-}
-
-static void cg_on_inotify(int fd, uint32_t events, void *arg)
-{
-	struct cg *cg = arg;
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n;
-
-	(void)events;
-	while ((n = read(fd, buf, sizeof buf)) > 0) {
-		for (char *p = buf; p < buf + n;) {
-			const struct inotify_event *ie = (const struct inotify_event *)(void *)p;
-
-			for (struct cg_unit *u = cg->units; u; u = u->next)
-				if (u->oom_wd == ie->wd && !(ie->mask & IN_IGNORED))
-					cg_oom_check(u, 0);
-			p += sizeof *ie + ie->len;
-		}
-	}
-}
-
-static void cg_on_eventfd(int fd, uint32_t events, void *arg)
-{
-	struct cg_unit *u = arg;
-	uint64_t v = 0;
-
-	(void)events;
-	if (read(fd, &v, sizeof v) == (ssize_t)sizeof v)
-		cg_oom_check(u, (int64_t)v);
-}
-
-static void cg_oom_unwatch(struct cg_unit *u)
-{
-	if (u->oom_watch)
-		u->cg->host->unwatch(u->oom_watch);
-	u->oom_watch = NULL;
-	if (u->oom_wd >= 0 && u->cg->ino_fd >= 0)
-		inotify_rm_watch(u->cg->ino_fd, u->oom_wd);
-	if (u->oom_efd >= 0)
-		close(u->oom_efd);
-	if (u->oom_ctl >= 0)
-		close(u->oom_ctl);
-	u->oom_wd = u->oom_efd = u->oom_ctl = -1;
-}
-
-/* Starts watching the unit's OOM counter (once per cgroup dir). Failure only costs reports. */
-static void cg_oom_watch(struct cg_unit *u)
-{
-	struct cg *cg = u->cg;
-	int m = cg->plan.ctrl[CG_MEMORY];
-	char path[4096];
-	int r = 0;
-
-	if (u->oom_wd >= 0 || u->oom_efd >= 0)
-		return;
-	if (cg->plan.h[m].v2) {
-		if (cg->ino_fd < 0) {
-			cg->ino_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-			if (cg->ino_fd >= 0)
-				cg->ino_watch = cg->host->watch_fd(cg->self, cg->ino_fd, VIGIL_FD_IN,
-				                                   cg_on_inotify, cg);
-			if (cg->ino_fd < 0 || !cg->ino_watch) {
-				r = -errno;
-				goto fail;
-			}
-		}
-		if ((r = cg_unit_path(cg, (size_t)m, u->name, "memory.events", path,
-		                      sizeof path)) < 0)
-			goto fail;
-		u->oom_wd = inotify_add_watch(cg->ino_fd, path, IN_MODIFY);
-		if (u->oom_wd < 0) {
-			r = -errno;
-			goto fail;
-		}
-	} else {
-		char ctl[4096];
-
-		if ((r = cg_unit_path(cg, (size_t)m, u->name, "memory.oom_control", path,
-		                      sizeof path)) < 0 ||
-		    (r = cg_unit_path(cg, (size_t)m, u->name, "cgroup.event_control", ctl,
-		                      sizeof ctl)) < 0)
-			goto fail;
-		u->oom_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		u->oom_ctl = open(path, O_RDONLY | O_CLOEXEC);
-		if (u->oom_efd < 0 || u->oom_ctl < 0) {
-			r = -errno;
-			goto fail;
-		}
-		if ((r = cg_writef(ctl, "%d %d", u->oom_efd, u->oom_ctl)) < 0)
-			goto fail;
-		u->oom_watch = cg->host->watch_fd(cg->self, u->oom_efd, VIGIL_FD_IN, cg_on_eventfd, u);
-		if (!u->oom_watch) {
-			r = -errno;
-			goto fail;
-		}
-	}
-	if (cg_read_key(path, "oom_kill", &u->oom_seen) < 0)
-		u->oom_seen = 0;
-	return;
-fail:
-	cg->host->log(cg->self, VIGIL_LOG_WARN,
-	              "%s: cannot watch %s for OOM kills (%s): they will not be reported as "
-	              "limit.violated",
-	              u->name, path, strerror(r < 0 ? -r : EIO));
-	cg_oom_unwatch(u);
-}
-
-/* ---- limits ---- */
-
-VIGIL_PRINTF(5, 6)
-static int cg_set(struct cg *cg, const struct cg_unit *u, int ctrl, const char *file,
-                  const char *fmt, ...)
-{
-	char path[4096], value[64];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(value, sizeof value, fmt, ap);
-	va_end(ap);
-	r = cg_unit_path(cg, (size_t)cg->plan.ctrl[ctrl], u->name, file, path, sizeof path);
-	if (r == 0)
-		r = cg_write(path, value);
-	if (r < 0 && r != -ENOENT)
-		cg->host->log(cg->self, VIGIL_LOG_ERROR, "%s: cannot write %s to %s: %s", u->name,
-		              value, path, strerror(-r));
-	return r;
-}
-
-static void cg_warn_once(struct cg *cg, struct cg_unit *u, unsigned bit, const char *what)
-{
-	if (u->warned & bit)
-		return;
-	u->warned |= bit;
-	cg->host->log(cg->self, VIGIL_LOG_WARN, "%s: %s", u->name, what);
-}
-
-static int cg_memory(struct cg *cg, struct cg_unit *u, int64_t bytes)
-{
-	int m = cg->plan.ctrl[CG_MEMORY], r, swap;
-
-	if (m < 0) {
-		if (bytes)
-			cg_warn_once(cg, u, CG_WARN_MEMORY,
-			             "limit_memory is not enforced by a cgroup (no memory controller)");
-		return 0;
-	}
-	if (cg->plan.h[m].v2) {
-		r = bytes ? cg_set(cg, u, CG_MEMORY, "memory.max", "%" PRId64, bytes)
-		          : cg_set(cg, u, CG_MEMORY, "memory.max", "max");
-		if (r < 0)
-			return r;
-		swap = cg_set(cg, u, CG_MEMORY, "memory.swap.max", bytes ? "0" : "max");
-	} else {
-		/* memsw (memory + swap) must never be below limit_in_bytes: lift it first. */
-		swap = cg_set(cg, u, CG_MEMORY, "memory.memsw.limit_in_bytes", "-1");
-		r = bytes ? cg_set(cg, u, CG_MEMORY, "memory.limit_in_bytes", "%" PRId64, bytes)
-		          : cg_set(cg, u, CG_MEMORY, "memory.limit_in_bytes", "-1");
-		if (r < 0)
-			return r;
-		if (swap == 0 && bytes)
-			swap = cg_set(cg, u, CG_MEMORY, "memory.memsw.limit_in_bytes", "%" PRId64,
-			              bytes);
-	}
-	if (swap == -ENOENT && bytes)
-		cg_warn_once(cg, u, CG_WARN_SWAP,
-		             "limit_memory does not cover swap (swap accounting is off): the "
-		             "process may swap beyond it");
-	else if (swap < 0 && swap != -ENOENT)
-		return swap;
-	return 0;
-}
-
-static int cg_pids(struct cg *cg, struct cg_unit *u, int64_t n)
-{
-	if (cg->plan.ctrl[CG_PIDS] < 0) {
-		if (n)
-			cg_warn_once(cg, u, CG_WARN_PIDS,
-			             "limit_nproc is not enforced by a cgroup (no pids controller): "
-			             "RLIMIT_NPROC only");
-		return 0;
-	}
-	return n ? cg_set(cg, u, CG_PIDS, "pids.max", "%" PRId64, n)
-	         : cg_set(cg, u, CG_PIDS, "pids.max", "max");
-}
-
-/* limit_cpu is % of one core: 150% = 150 ms of CPU time per 100 ms period. */
-static int cg_cpu(struct cg *cg, struct cg_unit *u, double pct)
-{
-	int c = cg->plan.ctrl[CG_CPU], r;
-	long long quota = pct > 0 ? (long long)(pct * (CG_CPU_PERIOD_US / 100) + 0.5) : -1;
-
-	if (c < 0) {
-		if (pct > 0)
-			cg_warn_once(cg, u, CG_WARN_CPU,
-			             "limit_cpu is not enforced by a cgroup (no cpu controller)");
-		return 0;
-	}
-	if (pct > 0 && quota < 1000)
-		quota = 1000; /* the kernel's smallest quota, 1 ms */
-	if (cg->plan.h[c].v2)
-		return quota > 0 ? cg_set(cg, u, CG_CPU, "cpu.max", "%lld %d", quota, CG_CPU_PERIOD_US)
-		                 : cg_set(cg, u, CG_CPU, "cpu.max", "max %d", CG_CPU_PERIOD_US);
-	r = cg_set(cg, u, CG_CPU, "cpu.cfs_period_us", "%d", CG_CPU_PERIOD_US);
-	if (r < 0)
-		return r;
-	return cg_set(cg, u, CG_CPU, "cpu.cfs_quota_us", "%lld", quota);
-}
-
 /* ---- membership and signals ---- */
 
 /* pid lists are short: a linear search beats building anything. */
@@ -419,7 +114,7 @@ static int cg_signal_all(struct cg *cg, const char *name, int signo)
 		for (size_t i = 0; i < n; i++) {
 			if (cg_has(done, ndone, now[i]))
 				continue;
-			if (i == 0 && kill(now[i], signo) == 0)
+			if (kill(now[i], signo) == 0)
 				total++;
 			fresh++;
 		}
@@ -452,7 +147,7 @@ static int cg_kill_all(struct cg *cg, const char *name)
 	if (cg->plan.kill == CG_KILL_FILE) {
 		if ((r = cg_unit_path(cg, (size_t)cg->plan.procs, name, "cgroup.kill", path,
 		                      sizeof path)) < 0 ||
-		    (r = cg_write(path, "0")) < 0)
+		    (r = cg_write(path, "1")) < 0)
 			return r;
 		return 1;
 	}
@@ -508,8 +203,8 @@ static void cg_on_rmdir_timer(void *arg)
 	if (cg_unit_remove(u) == 0)
 		return;
 	if (++u->rmdir_tries < CG_RMDIR_TRIES) {
-		u->rmdir_timer = cg->host->timer_add(cg->self, CG_RMDIR_FIRST_MS << u->rmdir_tries, 0,
-		                                     cg_on_rmdir_timer, u);
+		u->rmdir_timer = cg->host->timer_add(cg->self, CG_RMDIR_FIRST_MS << u->rmdir_tries,
+		                                     0, cg_on_rmdir_timer, u);
 		return;
 	}
 	cg->host->log(cg->self, VIGIL_LOG_WARN,
@@ -538,10 +233,11 @@ static int cg_attach(void *state, const struct vigil_proc_info *info, int32_t pi
 	if (cg->plan.procs < 0)
 		return 0;
 	if (!cg_name_ok(info->name)) {
-		cg->host->log(cg->self, VIGIL_LOG_ERROR,
-		              "instance name \"%s\" cannot name a cgroup (expected letters, digits, "
-		              "'.', '-', '_')",
-		              info->name ? info->name : "");
+		cg->host->log(
+		    cg->self, VIGIL_LOG_ERROR,
+		    "instance name \"%s\" cannot name a cgroup (expected letters, digits, "
+		    "'.', '-', '_')",
+		    info->name ? info->name : "");
 		return -EINVAL;
 	}
 	u = cg_unit_get(cg, info->name);
@@ -553,20 +249,20 @@ static int cg_attach(void *state, const struct vigil_proc_info *info, int32_t pi
 	for (size_t i = 0; i < cg->plan.nh; i++) {
 		if ((r = cg_unit_path(cg, i, u->name, NULL, path, sizeof path)) < 0 ||
 		    (r = cg_mkdir(path)) < 0) {
-			cg->host->log(cg->self, VIGIL_LOG_ERROR, "%s: cannot create the cgroup %s: %s",
-			              u->name, path, strerror(-r));
+			cg->host->log(cg->self, VIGIL_LOG_ERROR,
+			              "%s: cannot create the cgroup %s: %s", u->name, path,
+			              strerror(-r));
 			return r;
 		}
 	}
-	u->limit_memory = info->limit_memory;
-	if ((r = cg_memory(cg, u, info->limit_memory)) < 0 ||
-	    (r = cg_pids(cg, u, info->limit_nproc)) < 0 || (r = cg_cpu(cg, u, info->limit_cpu)) < 0)
+	if ((r = cg_apply_limits(cg, u, info)) < 0)
 		return r;
 	for (size_t i = 0; i < cg->plan.nh; i++) {
 		if ((r = cg_unit_path(cg, i, u->name, "cgroup.procs", path, sizeof path)) < 0 ||
 		    (r = cg_writef(path, "%" PRId32, pid)) < 0) {
-			cg->host->log(cg->self, VIGIL_LOG_ERROR, "%s: cannot move pid %" PRId32
-			              " into %s: %s", u->name, pid, path, strerror(-r));
+			cg->host->log(cg->self, VIGIL_LOG_ERROR,
+			              "%s: cannot move pid %" PRId32 " into %s: %s", u->name, pid,
+			              path, strerror(-r));
 			return r;
 		}
 	}
@@ -617,8 +313,8 @@ static void cg_detach(void *state, const struct vigil_proc_info *info)
 		(void)cg_kill_all(cg, u->name);
 	cg_rmdir_cancel(u);
 	if (cg_unit_remove(u) < 0)
-		u->rmdir_timer = cg->host->timer_add(cg->self, CG_RMDIR_FIRST_MS, 0,
-		                                     cg_on_rmdir_timer, u);
+		u->rmdir_timer =
+		    cg->host->timer_add(cg->self, CG_RMDIR_FIRST_MS, 0, cg_on_rmdir_timer, u);
 }
 
 /* ---- lifecycle ---- */
@@ -645,10 +341,11 @@ static int cg_configure(void *state, const struct vigil_config *cfg)
 	const char *parent = cg->host->cfg_string(cfg, "parent");
 
 	if (!cg_name_ok(parent)) {
-		cg->host->log(cg->self, VIGIL_LOG_ERROR,
-		              "parent = \"%s\": expected one cgroup name (letters, digits, '.', '-', "
-		              "'_'; no '/', not starting with '.')",
-		              parent ? parent : "");
+		cg->host->log(
+		    cg->self, VIGIL_LOG_ERROR,
+		    "parent = \"%s\": expected one cgroup name (letters, digits, '.', '-', "
+		    "'_'; no '/', not starting with '.')",
+		    parent ? parent : "");
 		return -EINVAL;
 	}
 	free(cg->parent);
@@ -715,5 +412,5 @@ static const struct vigil_monitor_ops cg_ops = {
 VIGIL_PLUGIN_DEFINE(.kind = VIGIL_KIND_MONITOR, .name = "cgroup", .version = VIGIL_VERSION_STRING,
                     .description = "one cgroup per program instance: memory, pids and cpu "
                                    "limits, OOM kill reports, kill_tree that nothing escapes",
-                    .keys = cg_keys, .init = cg_init, .configure = cg_configure,
-                    .start = cg_start, .stop = cg_stop, .fini = cg_fini, .ops = &cg_ops);
+                    .keys = cg_keys, .init = cg_init, .configure = cg_configure, .start = cg_start,
+                    .stop = cg_stop, .fini = cg_fini, .ops = &cg_ops);

@@ -165,8 +165,8 @@ static const char *own_path(char *cgroups, const char *c)
 			if (clen < sizeof ctrls) {
 				memcpy(ctrls, c1 + 1, clen);
 				ctrls[clen] = '\0';
-				if (c ? has_token(ctrls, c, ',') : (clen == 0 && c1 - line == 1 &&
-				                                     line[0] == '0')) {
+				if (c ? has_token(ctrls, c, ',')
+				      : (clen == 0 && c1 - line == 1 && line[0] == '0')) {
 					size_t plen = len - (size_t)(c2 + 1 - line);
 
 					if (plen >= sizeof found)
@@ -261,8 +261,8 @@ int cg_detect(struct cg_plan *plan, const char *proc_self)
 		}
 		rel = relative(m.root, mine);
 		if (!rel) {
-			why(plan, "our cgroup %s lies outside the mount %s (root %s)", mine, m.point,
-			    m.root);
+			why(plan, "our cgroup %s lies outside the mount %s (root %s)", mine,
+			    m.point, m.root);
 			continue;
 		}
 		if (add_hier(plan, !ctrls, join_own(m.point, rel), ctrls) < 0)
@@ -320,9 +320,11 @@ static unsigned enable_v2(struct cg_plan *plan, struct cg_hier *h, pid_t self_pi
 			return 0;
 		}
 		if (others) {
-			why(plan, "v2 controllers unused: %s holds %zu other process(es) besides "
-			          "vigild, and controllers can only be enabled in a cgroup without "
-			          "processes (give vigild a cgroup of its own, e.g. systemd Delegate=yes)",
+			why(plan,
+			    "v2 controllers unused: %s holds %zu other process(es) besides "
+			    "vigild, and controllers can only be enabled in a cgroup without "
+			    "processes (give vigild a cgroup of its own, e.g. systemd "
+			    "Delegate=yes)",
 			    h->own, others);
 			return 0;
 		}
@@ -521,8 +523,9 @@ void cg_describe(const struct cg_plan *plan, char *buf, size_t len)
 	if (!plan->h[plan->procs].v2)
 		append(buf, len, "cgroup mode: v1 (no cgroup v2 hierarchy): ");
 	else if (v1_limits)
-		append(buf, len, "cgroup mode: hybrid (limits in cgroup v1, membership and kill in "
-		                 "cgroup v2): ");
+		append(buf, len,
+		       "cgroup mode: hybrid (limits in cgroup v1, membership and kill in "
+		       "cgroup v2): ");
 	else
 		append(buf, len, "cgroup mode: v2: ");
 	for (int c = CG_MEMORY; c <= CG_CPU; c++) {
@@ -531,12 +534,13 @@ void cg_describe(const struct cg_plan *plan, char *buf, size_t len)
 		append(buf, len, "%s%s in %s", sep, ctrl_names[c], plan->h[plan->ctrl[c]].base);
 		sep = ", ";
 	}
-	append(buf, len, "%smembership in %s, kill_tree by %s", sep,
-	       plan->h[plan->procs].base, kills[plan->kill]);
+	append(buf, len, "%smembership in %s, kill_tree by %s", sep, plan->h[plan->procs].base,
+	       kills[plan->kill]);
 	if (plan->ctrl[CG_MEMORY] >= 0)
-		append(buf, len, plan->swap ? "; swap limited too"
-		                            : "; swap NOT limited (no memory.swap.max / "
-		                              "memory.memsw.limit_in_bytes: swap accounting is off)");
+		append(buf, len,
+		       plan->swap ? "; swap limited too"
+		                  : "; swap NOT limited (no memory.swap.max / "
+		                    "memory.memsw.limit_in_bytes: swap accounting is off)");
 	if (plan->moved_self)
 		append(buf, len, "; vigild moved itself into %s/supervisor",
 		       plan->h[plan->procs].own);

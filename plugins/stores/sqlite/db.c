@@ -1,4 +1,4 @@
-/* db.c — store_sqlite's SQL: open, schema migrations, corrupt-file recovery, batch writes. */
+/* db.c — store_sqlite's file: open, schema migrations, corrupt-file recovery, registry load. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,8 +11,7 @@
 #include "sq.h"
 
 /* Forward migrations: migrations[i] takes schema version i to i + 1, inside one transaction.
- * Append only; never edit a released step. Later work adds tasks, alerts and metrics tables
- * as new steps (see docs/store.md). */
+ * Append only; never edit a released step (see docs/store.md). */
 static const char *const migrations[SQ_SCHEMA_VERSION] = {
     /* 0 -> 1 */
     "CREATE TABLE registry ("
@@ -41,6 +40,75 @@ static const char *const migrations[SQ_SCHEMA_VERSION] = {
     " peak_rss_bytes INTEGER);"
     "CREATE INDEX runs_name_started ON runs(name, started_at_ms);"
     "CREATE INDEX runs_ended ON runs(ended_at_ms);",
+    /* 1 -> 2: what a run was started as, and whether it ended as expected (a success code,
+     * or stopped on request); runs of version 1 get the closest guess. Tasks, alerts, limit
+     * violations, and metrics folded to one row per instance and minute. */
+    "ALTER TABLE runs ADD COLUMN priority TEXT;"
+    "ALTER TABLE runs ADD COLUMN tags TEXT;"
+    "ALTER TABLE runs ADD COLUMN expected INTEGER;"
+    "UPDATE runs SET expected = (reason = 'stopped' OR (reason = 'exited' AND exit_code = 0))"
+    " WHERE ended_at_ms IS NOT NULL;"
+    /* ended_at_ms in the time indexes: "--since" is decided in the index, and only the
+     * rows that match are read. */
+    "CREATE INDEX runs_started ON runs(started_at_ms, ended_at_ms);"
+    "CREATE INDEX runs_program_started ON runs(program, started_at_ms);"
+    "CREATE INDEX runs_open ON runs(name, pid) WHERE ended_at_ms IS NULL;"
+    "CREATE INDEX runs_reason_started ON runs(reason, started_at_ms);"
+    "CREATE TABLE tasks ("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " name TEXT,"
+    " type TEXT,"
+    " pool TEXT,"
+    " priority TEXT,"
+    " state TEXT NOT NULL,"
+    " pid INTEGER,"
+    " exit_code INTEGER,"
+    " signal INTEGER,"
+    " submitted_at_ms INTEGER NOT NULL,"
+    " started_at_ms INTEGER,"
+    " ended_at_ms INTEGER,"
+    " duration_ms INTEGER,"
+    " cpu_s REAL,"
+    " peak_rss_bytes INTEGER,"
+    " attempts INTEGER,"
+    " error TEXT,"
+    " command TEXT);"
+    "CREATE INDEX tasks_submitted ON tasks(submitted_at_ms, ended_at_ms);"
+    "CREATE INDEX tasks_name_submitted ON tasks(name, submitted_at_ms);"
+    "CREATE INDEX tasks_type_submitted ON tasks(type, submitted_at_ms);"
+    "CREATE INDEX tasks_state_submitted ON tasks(state, submitted_at_ms);"
+    "CREATE INDEX tasks_ended ON tasks(ended_at_ms);"
+    "CREATE TABLE alerts ("
+    " id INTEGER PRIMARY KEY,"
+    " subject TEXT,"
+    " alert TEXT NOT NULL,"
+    " severity TEXT,"
+    " message TEXT,"
+    " raised_at_ms INTEGER NOT NULL,"
+    " cleared_at_ms INTEGER);"
+    "CREATE INDEX alerts_subject ON alerts(subject, alert);"
+    "CREATE INDEX alerts_raised ON alerts(raised_at_ms);"
+    "CREATE TABLE violations ("
+    " id INTEGER PRIMARY KEY,"
+    " subject TEXT,"
+    " limit_name TEXT NOT NULL,"
+    " value REAL,"
+    " max REAL,"
+    " action TEXT,"
+    " count INTEGER,"
+    " at_ms INTEGER NOT NULL);"
+    "CREATE INDEX violations_at ON violations(at_ms);"
+    "CREATE TABLE metrics ("
+    " name TEXT NOT NULL,"
+    " minute_ms INTEGER NOT NULL,"
+    " samples INTEGER NOT NULL,"
+    " cpu_pct_sum REAL, cpu_pct_max REAL,"
+    " rss_bytes_max INTEGER, rss_bytes_last INTEGER, vms_bytes_max INTEGER,"
+    " threads_max INTEGER, fds_max INTEGER,"
+    " read_bytes INTEGER, write_bytes INTEGER,"
+    " tree_procs_max INTEGER, tree_cpu_pct_max REAL, tree_rss_bytes_max INTEGER,"
+    " PRIMARY KEY(name, minute_ms)) WITHOUT ROWID;"
+    "CREATE INDEX metrics_minute ON metrics(minute_ms);",
 };
 
 /* The OS error behind rc, for the codes where SQLite keeps one (it is stale otherwise). */
@@ -82,11 +150,9 @@ static int errno_of(sqlite3 *h, int rc)
 	}
 }
 
-static int fail(struct sq_err *err, sqlite3 *h, int rc, const char *fmt, ...) VIGIL_PRINTF(4, 5);
-
 /* Fills err: msg = the formatted context + ": " + detail, detail = SQLite's words (and the
  * OS error when there is one). */
-static int fail(struct sq_err *err, sqlite3 *h, int rc, const char *fmt, ...)
+int sq_fail(struct sq_err *err, sqlite3 *h, int rc, const char *fmt, ...)
 {
 	char context[256];
 	va_list ap;
@@ -151,7 +217,7 @@ static int migrate(struct sq_store *st, sqlite3 *h, struct sq_err *err)
 
 	rc = exec(h, "BEGIN IMMEDIATE");
 	if (rc != SQLITE_OK)
-		return fail(err, h, rc, "cannot lock %s to check its schema", st->path);
+		return sq_fail(err, h, rc, "cannot lock %s to check its schema", st->path);
 	rc = exec(h, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value)");
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(h, "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -167,7 +233,7 @@ static int migrate(struct sq_store *st, sqlite3 *h, struct sq_err *err)
 		sqlite3_finalize(s);
 	}
 	if (rc != SQLITE_OK) {
-		fail(err, h, rc, "cannot read the schema version of %s", st->path);
+		sq_fail(err, h, rc, "cannot read the schema version of %s", st->path);
 		goto rollback;
 	}
 	if (version > SQ_SCHEMA_VERSION || version < 0) {
@@ -186,8 +252,8 @@ static int migrate(struct sq_store *st, sqlite3 *h, struct sq_err *err)
 	for (int64_t v = version; v < SQ_SCHEMA_VERSION; v++) {
 		rc = exec(h, migrations[v]);
 		if (rc != SQLITE_OK) {
-			fail(err, h, rc, "cannot migrate %s from schema version %lld to %lld",
-			     st->path, (long long)v, (long long)v + 1);
+			sq_fail(err, h, rc, "cannot migrate %s from schema version %lld to %lld",
+			        st->path, (long long)v, (long long)v + 1);
 			goto rollback;
 		}
 	}
@@ -199,13 +265,13 @@ static int migrate(struct sq_store *st, sqlite3 *h, struct sq_err *err)
 		         SQ_SCHEMA_VERSION);
 		rc = exec(h, sql);
 		if (rc != SQLITE_OK) {
-			fail(err, h, rc, "cannot record the schema version of %s", st->path);
+			sq_fail(err, h, rc, "cannot record the schema version of %s", st->path);
 			goto rollback;
 		}
 	}
 	rc = exec(h, "COMMIT");
 	if (rc != SQLITE_OK) {
-		fail(err, h, rc, "cannot commit the schema of %s", st->path);
+		sq_fail(err, h, rc, "cannot commit the schema of %s", st->path);
 		goto rollback;
 	}
 	if (version != SQ_SCHEMA_VERSION)
@@ -216,71 +282,6 @@ static int migrate(struct sq_store *st, sqlite3 *h, struct sq_err *err)
 rollback:
 	exec(h, "ROLLBACK");
 	return err->code;
-}
-
-static int prepare(sqlite3 *h, const char *sql, sqlite3_stmt **s)
-{
-	return sqlite3_prepare_v3(h, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL);
-}
-
-static int prepare_all(struct sq_db *db)
-{
-	int rc;
-
-	rc = prepare(
-	    db->h,
-	    "INSERT OR REPLACE INTO registry(name, program, pid, pgid, start_ticks, boot_id,"
-	    " started_at_ms, state, restarts, updated_ms)"
-	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	    &db->put);
-	if (rc == SQLITE_OK)
-		rc = prepare(db->h, "DELETE FROM registry WHERE name = ?1", &db->remove);
-	/* The unary + keeps the planner on runs_name_started: by runs_ended, "ended_at_ms IS
-	 * NULL" would scan every open run, once per record (quadratic after an outage). */
-	if (rc == SQLITE_OK)
-		rc = prepare(db->h,
-		             "SELECT max(id) FROM runs WHERE name = ?1 AND pid = ?2"
-		             " AND +ended_at_ms IS NULL",
-		             &db->find_open);
-	/* A new run of an instance means any other open run of it ended without our hearing of
-	 * it (the daemon died meanwhile): close those as "lost" so open runs = running now. */
-	if (rc == SQLITE_OK)
-		rc = prepare(db->h,
-		             "UPDATE runs SET ended_at_ms = max(started_at_ms, ?3), reason = 'lost'"
-		             " WHERE name = ?1 AND pid <> ?2 AND +ended_at_ms IS NULL",
-		             &db->close_stale);
-	if (rc == SQLITE_OK)
-		rc = prepare(
-		    db->h,
-		    "INSERT INTO runs(name, program, pid, started_at_ms, ended_at_ms, exit_code,"
-		    " signal, reason, error, cpu_s, peak_rss_bytes)"
-		    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-		    &db->run_insert);
-	if (rc == SQLITE_OK)
-		rc = prepare(
-		    db->h,
-		    "UPDATE runs SET ended_at_ms = ?2, exit_code = ?3, signal = ?4, reason = ?5,"
-		    " error = ?6, cpu_s = ?7, peak_rss_bytes = ?8 WHERE id = ?1",
-		    &db->run_end);
-	if (rc == SQLITE_OK)
-		rc = prepare(db->h,
-		             "DELETE FROM runs WHERE ended_at_ms IS NOT NULL AND ended_at_ms < ?1",
-		             &db->prune);
-	return rc;
-}
-
-void sq_db_close(struct sq_db *db)
-{
-	sqlite3_stmt **all[] = {&db->put,        &db->remove,  &db->find_open, &db->close_stale,
-	                        &db->run_insert, &db->run_end, &db->prune};
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		sqlite3_finalize(*all[i]);
-		*all[i] = NULL;
-	}
-	if (db->h)
-		sqlite3_close_v2(db->h);
-	db->h = NULL;
 }
 
 /* Renames path (and its WAL) to PATH.corrupt-TIMESTAMP so a person can look at it later.
@@ -329,7 +330,7 @@ static int open_once(struct sq_store *st, struct sq_db *db, int verify, struct s
 	    sqlite3_open_v2(st->path, &db->h,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
-		return fail(err, db->h, rc, "cannot open %s", st->path);
+		return sq_fail(err, db->h, rc, "cannot open %s", st->path);
 	sqlite3_extended_result_codes(db->h, 1);
 	sqlite3_busy_timeout(db->h, st->busy_ms);
 	/* WAL: readers (vigilctl ps --history, registry_load) never block the writer, and with
@@ -337,7 +338,7 @@ static int open_once(struct sq_store *st, struct sq_db *db, int verify, struct s
 	 * last commits, never corrupt the file. */
 	rc = query_text(db->h, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
 	if (rc != SQLITE_OK)
-		return fail(err, db->h, rc, "cannot use %s", st->path);
+		return sq_fail(err, db->h, rc, "cannot use %s", st->path);
 	if (strcmp(mode, "wal") != 0)
 		st->host->log(
 		    st->self, VIGIL_LOG_WARN,
@@ -345,11 +346,11 @@ static int open_once(struct sq_store *st, struct sq_db *db, int verify, struct s
 		    st->path, mode);
 	rc = exec(db->h, "PRAGMA synchronous = NORMAL");
 	if (rc != SQLITE_OK)
-		return fail(err, db->h, rc, "cannot use %s", st->path);
+		return sq_fail(err, db->h, rc, "cannot use %s", st->path);
 	if (verify) {
 		rc = query_text(db->h, "PRAGMA quick_check", check, sizeof(check));
 		if (rc != SQLITE_OK)
-			return fail(err, db->h, rc, "cannot check %s", st->path);
+			return sq_fail(err, db->h, rc, "cannot check %s", st->path);
 		if (strcmp(check, "ok") != 0) {
 			snprintf(err->detail, sizeof(err->detail), "damaged: %s", check);
 			snprintf(err->msg, sizeof(err->msg), "%s is %s", st->path, err->detail);
@@ -361,9 +362,19 @@ static int open_once(struct sq_store *st, struct sq_db *db, int verify, struct s
 	rc = migrate(st, db->h, err);
 	if (rc < 0)
 		return rc;
-	rc = prepare_all(db);
+	rc = sq_db_prepare(db);
 	if (rc != SQLITE_OK)
-		return fail(err, db->h, rc, "cannot prepare the statements of %s", st->path);
+		return sq_fail(err, db->h, rc, "cannot prepare the statements of %s", st->path);
+	/* Batch numbers go on from the file's: a reader takes a batch whose number the file
+	 * already holds for committed (see query.c). */
+	rc = query_text(db->h, "SELECT value FROM meta WHERE key = 'batch_seq'", check,
+	                sizeof(check));
+	if (rc != SQLITE_OK)
+		return sq_fail(err, db->h, rc, "cannot read %s", st->path);
+	pthread_mutex_lock(&st->mu);
+	if (strtoull(check, NULL, 10) > st->batch_seq)
+		st->batch_seq = strtoull(check, NULL, 10);
+	pthread_mutex_unlock(&st->mu);
 	return 0;
 }
 
@@ -391,163 +402,14 @@ int sq_db_open(struct sq_store *st, struct sq_db *db, int verify, struct sq_err 
 	    "one; run history is lost, the registry is rebuilt from the running processes",
 	    st->path, first.detail, aside);
 	free(aside);
+	pthread_mutex_lock(&st->mu);
+	st->file_gen++; /* the reader still has the old file open */
+	pthread_mutex_unlock(&st->mu);
 	rc = open_once(st, db, 0, err);
 out:
 	if (rc < 0)
 		sq_db_close(db);
 	return rc;
-}
-
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, i);
-}
-
-static int run_done(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
-}
-
-static int apply_put(struct sq_db *db, const struct sq_rec *r)
-{
-	sqlite3_stmt *s = db->put;
-
-	bind_text(s, 1, r->name);
-	bind_text(s, 2, r->program);
-	sqlite3_bind_int(s, 3, r->pid);
-	sqlite3_bind_int(s, 4, r->pgid);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)r->start_ticks);
-	bind_text(s, 6, r->boot_id);
-	sqlite3_bind_int64(s, 7, r->started_at_ms);
-	bind_text(s, 8, vigil_proc_state_name((enum vigil_proc_state)r->state));
-	sqlite3_bind_int64(s, 9, r->restarts);
-	sqlite3_bind_int64(s, 10, r->updated_ms);
-	return run_done(s);
-}
-
-static int find_open(struct sq_db *db, const struct sq_rec *r, int64_t *id)
-{
-	sqlite3_stmt *s = db->find_open;
-	int rc;
-
-	*id = 0;
-	bind_text(s, 1, r->name);
-	sqlite3_bind_int(s, 2, r->pid);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static void bind_end(sqlite3_stmt *s, int at, const struct sq_rec *r)
-{
-	sqlite3_bind_int64(s, at, r->ended_at_ms);
-	if (r->status_known && r->exit_code >= 0)
-		sqlite3_bind_int(s, at + 1, r->exit_code);
-	if (r->status_known && r->signal > 0)
-		sqlite3_bind_int(s, at + 2, r->signal);
-	bind_text(s, at + 3, r->reason);
-	bind_text(s, at + 4, r->error);
-	if (r->status_known && r->cpu_s >= 0)
-		sqlite3_bind_double(s, at + 5, r->cpu_s);
-	if (r->status_known && r->peak_rss_bytes >= 0)
-		sqlite3_bind_int64(s, at + 6, r->peak_rss_bytes);
-}
-
-static int apply_run(struct sq_db *db, const struct sq_rec *r)
-{
-	int64_t id;
-	int rc;
-
-	if (r->kind != SQ_REC_RUN_END) {
-		sqlite3_bind_text(db->close_stale, 1, r->name, -1, SQLITE_STATIC);
-		sqlite3_bind_int(db->close_stale, 2, r->pid);
-		sqlite3_bind_int64(db->close_stale, 3, r->started_at_ms);
-		rc = run_done(db->close_stale);
-		if (rc != SQLITE_OK)
-			return rc;
-	}
-	rc = find_open(db, r, &id);
-	if (rc != SQLITE_OK)
-		return rc;
-	if (r->kind != SQ_REC_RUN_END) {
-		if (id) /* already open: an adoption of a run we recorded before the restart */
-			return SQLITE_OK;
-		bind_text(db->run_insert, 1, r->name);
-		bind_text(db->run_insert, 2, r->program);
-		sqlite3_bind_int(db->run_insert, 3, r->pid);
-		sqlite3_bind_int64(db->run_insert, 4, r->started_at_ms);
-		return run_done(db->run_insert);
-	}
-	if (id) {
-		sqlite3_bind_int64(db->run_end, 1, id);
-		bind_end(db->run_end, 2, r);
-		return run_done(db->run_end);
-	}
-	/* No open run (a spawn failure never ran, or its start was dropped while the database was
-	 * failing): record the whole run, dated back by its runtime. */
-	bind_text(db->run_insert, 1, r->name);
-	bind_text(db->run_insert, 2, r->program);
-	sqlite3_bind_int(db->run_insert, 3, r->pid);
-	sqlite3_bind_int64(db->run_insert, 4,
-	                   r->ended_at_ms - (r->runtime_ms > 0 ? r->runtime_ms : 0));
-	bind_end(db->run_insert, 5, r);
-	return run_done(db->run_insert);
-}
-
-int sq_db_write(struct sq_store *st, struct sq_db *db, const struct sq_list *reg,
-                const struct sq_list *hist, struct sq_err *err)
-{
-	int rc = exec(db->h, "BEGIN IMMEDIATE");
-
-	if (rc != SQLITE_OK)
-		return fail(err, db->h, rc, "cannot write %s", st->path);
-	for (const struct sq_rec *r = reg->head; r && rc == SQLITE_OK; r = r->next) {
-		if (r->kind == SQ_REC_PUT) {
-			rc = apply_put(db, r);
-		} else {
-			sqlite3_bind_text(db->remove, 1, r->name, -1, SQLITE_STATIC);
-			rc = run_done(db->remove);
-		}
-	}
-	for (const struct sq_rec *r = hist->head; r && rc == SQLITE_OK; r = r->next)
-		rc = apply_run(db, r);
-	if (rc == SQLITE_OK)
-		rc = exec(db->h, "COMMIT");
-	if (rc != SQLITE_OK) {
-		fail(err, db->h, rc, "cannot write %s", st->path);
-		exec(db->h, "ROLLBACK");
-		return err->code;
-	}
-	return 0;
-}
-
-int sq_db_prune(struct sq_store *st, struct sq_db *db, int64_t *deleted, struct sq_err *err)
-{
-	struct timespec ts;
-	int64_t now_ms;
-	int rc;
-
-	*deleted = 0;
-	if (st->retention_ms <= 0)
-		return 0;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	sqlite3_bind_int64(db->prune, 1, now_ms - st->retention_ms);
-	rc = run_done(db->prune);
-	if (rc != SQLITE_OK)
-		return fail(err, db->h, rc, "cannot prune old runs from %s", st->path);
-	*deleted = sqlite3_changes(db->h);
-	return 0;
 }
 
 static enum vigil_proc_state state_of(const char *name)
@@ -596,7 +458,7 @@ int sq_db_load(struct sq_store *st, int (*fn)(const struct vigil_registry_entry 
 			break;
 	}
 	if (rc != SQLITE_OK && rc != SQLITE_DONE)
-		ret = fail(err, h, rc, "cannot read the registry from %s", st->path);
+		ret = sq_fail(err, h, rc, "cannot read the registry from %s", st->path);
 	sqlite3_finalize(s);
 	sqlite3_close_v2(h);
 	return ret;

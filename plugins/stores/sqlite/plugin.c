@@ -1,4 +1,4 @@
-/* plugin.c — store_sqlite: descriptor, lifecycle, store ops and the bus side of the run history. */
+/* plugin.c — store_sqlite: descriptor, lifecycle and store ops. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,7 +13,9 @@ static const struct vigil_config_key sq_keys[] = {
     {"path", VIGIL_KEY_PATH, "${state_dir}/registry.db", 0,
      "SQLite database holding the PID registry and the run history", NULL},
     {"retention", VIGIL_KEY_DURATION, "7d", 0,
-     "finished runs older than this are pruned (0 = keep forever)", NULL},
+     "finished runs and tasks, alerts, violations and metrics older than this are pruned "
+     "(0 = keep forever)",
+     NULL},
     {"flush_interval", VIGIL_KEY_DURATION, "200ms", 0,
      "how long a write may wait to be batched with others into one transaction", NULL},
     {"busy_timeout", VIGIL_KEY_DURATION, "2s", 0,
@@ -133,69 +135,10 @@ static void on_failure_signal(int fd, uint32_t events, void *arg)
 	st->host->publish(st->self, &ev.hdr);
 }
 
-static void enqueue(struct sq_store *st, struct sq_rec *r)
-{
-	pthread_mutex_lock(&st->mu);
-	sq_queue_push(st, r);
-	pthread_mutex_unlock(&st->mu);
-}
-
-static void on_process_event(const struct vigil_event *ev, void *arg)
-{
-	struct sq_store *st = arg;
-	int64_t at_ms = ev->time_us / 1000;
-	struct sq_rec *r = NULL;
-
-	if (!ev->subject)
-		return;
-	if (ev->type == VIGIL_EV_PROCESS_RUNNING &&
-	    ev->size >= sizeof(struct vigil_ev_process_running)) {
-		const struct vigil_ev_process_running *e = (const void *)ev;
-
-		r = sq_rec_new(SQ_REC_RUN_BEGIN, ev->subject, e->program, NULL, NULL, NULL);
-		if (r) {
-			r->pid = e->pid;
-			r->started_at_ms = at_ms;
-		}
-	} else if (ev->type == VIGIL_EV_PROCESS_ADOPTED &&
-	           ev->size >= sizeof(struct vigil_ev_process_adopted)) {
-		const struct vigil_ev_process_adopted *e = (const void *)ev;
-
-		r = sq_rec_new(SQ_REC_RUN_ADOPT, ev->subject, e->program, NULL, NULL, NULL);
-		if (r) {
-			r->pid = e->pid;
-			r->started_at_ms = e->started_at_ms > 0 ? e->started_at_ms : at_ms;
-		}
-	} else if (ev->type == VIGIL_EV_PROCESS_EXITED &&
-	           ev->size >= sizeof(struct vigil_ev_process_exited)) {
-		const struct vigil_ev_process_exited *e = (const void *)ev;
-
-		r = sq_rec_new(SQ_REC_RUN_END, ev->subject, e->program, NULL, e->reason, e->error);
-		if (r) {
-			r->pid = e->pid;
-			r->ended_at_ms = at_ms;
-			r->runtime_ms = e->runtime_ms;
-			r->status_known = e->status_known;
-			r->exit_code = e->exit_code;
-			r->signal = e->signal;
-			r->cpu_s = e->cpu_s;
-			r->peak_rss_bytes = e->peak_rss_bytes;
-		}
-	} else {
-		return;
-	}
-	if (!r) {
-		st->host->log(st->self, VIGIL_LOG_ERROR, "out of memory: run of %s not recorded",
-		              ev->subject);
-		return;
-	}
-	enqueue(st, r);
-}
-
 static int sq_start(void *state)
 {
 	struct sq_store *st = state;
-	struct vigil_filter f = {0};
+	struct sq_err err = {0};
 	int rc;
 
 	rc = ensure_path(st);
@@ -214,12 +157,13 @@ static int sq_start(void *state)
 	if (st->fail_gen != st->fail_pub_gen) /* a failure before start() still gets published */
 		eventfd_write(st->efd, 1);
 	pthread_mutex_unlock(&st->mu);
-	vigil_filter_add(&f, VIGIL_EV_PROCESS_RUNNING);
-	vigil_filter_add(&f, VIGIL_EV_PROCESS_EXITED);
-	vigil_filter_add(&f, VIGIL_EV_PROCESS_ADOPTED);
-	st->sub = st->host->subscribe(st->self, &f, on_process_event, st);
-	if (!st->sub)
-		return -ENOMEM;
+	rc = sq_events_subscribe(st);
+	if (rc < 0)
+		return rc;
+	/* The read connection for queries opens now, while the file is known to be fine; when
+	 * it is not, the first query tries again. */
+	if (sq_snapshot_begin(st, &err) == 0)
+		sq_snapshot_end(st);
 	return sq_writer_start(st);
 }
 
@@ -248,6 +192,7 @@ static void sq_fini(void *state)
 		    st->path);
 	sq_list_free(&st->reg);
 	sq_list_free(&st->hist);
+	sq_reader_close(&st->rd);
 	sq_db_close(&st->db);
 	if (st->sub)
 		st->host->unsubscribe(st->sub);
@@ -269,7 +214,11 @@ static int sq_registry_put(void *state, const struct vigil_registry_entry *e)
 
 	if (!e || e->size < sizeof(*e) || !e->name)
 		return -EINVAL;
-	r = sq_rec_new(SQ_REC_PUT, e->name, e->program, e->boot_id, NULL, NULL);
+	r = sq_rec_new(SQ_REC_PUT, (const char *const[SQ_NSTR]){
+	                               [SQ_NAME] = e->name,
+	                               [SQ_PROGRAM] = e->program,
+	                               [SQ_BOOT] = e->boot_id,
+	                           });
 	if (!r)
 		return -ENOMEM;
 	r->pid = e->pid;
@@ -279,7 +228,7 @@ static int sq_registry_put(void *state, const struct vigil_registry_entry *e)
 	r->state = (int32_t)e->state;
 	r->restarts = e->restarts;
 	r->updated_ms = st->host->wall_ms();
-	enqueue(st, r);
+	sq_enqueue(st, r);
 	return 0;
 }
 
@@ -290,10 +239,10 @@ static int sq_registry_remove(void *state, const char *name)
 
 	if (!name)
 		return -EINVAL;
-	r = sq_rec_new(SQ_REC_REMOVE, name, NULL, NULL, NULL, NULL);
+	r = sq_rec_new(SQ_REC_REMOVE, (const char *const[SQ_NSTR]){[SQ_NAME] = name});
 	if (!r)
 		return -ENOMEM;
-	enqueue(st, r);
+	sq_enqueue(st, r);
 	return 0;
 }
 
@@ -325,16 +274,30 @@ static int sq_flush(void *state)
 	return sq_writer_flush(state);
 }
 
+static int sq_history(void *state, const struct vigil_history_query *q, vigil_history_fn fn,
+                      void *arg)
+{
+	return sq_history_query(state, q, fn, arg);
+}
+
+static int sq_stats(void *state, const struct vigil_stats_query *q, vigil_stats_fn fn, void *arg)
+{
+	return sq_stats_query(state, q, fn, arg);
+}
+
 static const struct vigil_store_ops sq_ops = {
     .size = sizeof(struct vigil_store_ops),
     .registry_put = sq_registry_put,
     .registry_remove = sq_registry_remove,
     .registry_load = sq_registry_load,
     .flush = sq_flush,
+    .history_query = sq_history,
+    .stats_query = sq_stats,
 };
 
 VIGIL_PLUGIN_DEFINE(.kind = VIGIL_KIND_STORE, .name = "sqlite", .version = VIGIL_VERSION_STRING,
-                    .description = "PID registry and run history in an SQLite database (WAL, "
-                                   "batched by a writer thread)",
+                    .description = "PID registry and the history of runs, tasks, alerts and "
+                                   "metrics in an SQLite database (WAL, batched by a writer "
+                                   "thread)",
                     .keys = sq_keys, .init = sq_init, .configure = sq_configure, .start = sq_start,
                     .stop = sq_stop, .fini = sq_fini, .ops = &sq_ops);

@@ -28,27 +28,24 @@ static const char *copy_str(char **p, const char *s)
 	return d;
 }
 
-struct sq_rec *sq_rec_new(enum sq_rec_kind kind, const char *name, const char *program,
-                          const char *boot_id, const char *reason, const char *error)
+struct sq_rec *sq_rec_new(enum sq_rec_kind kind, const char *const *str)
 {
-	const char *strs[5] = {name, program, boot_id, reason, error};
 	size_t len = sizeof(struct sq_rec);
 	struct sq_rec *r;
 	char *p;
 
-	for (size_t i = 0; i < 5; i++)
-		if (strs[i])
-			len += strlen(strs[i]) + 1;
+	for (size_t i = 0; str && i < SQ_NSTR; i++)
+		if (str[i])
+			len += strlen(str[i]) + 1;
 	r = calloc(1, len);
 	if (!r)
 		return NULL;
 	p = (char *)(r + 1);
 	r->kind = kind;
-	r->name = copy_str(&p, name);
-	r->program = copy_str(&p, program);
-	r->boot_id = copy_str(&p, boot_id);
-	r->reason = copy_str(&p, reason);
-	r->error = copy_str(&p, error);
+	r->expected = -1;
+	r->priority = -1;
+	for (size_t i = 0; str && i < SQ_NSTR; i++)
+		r->s[i] = copy_str(&p, str[i]);
 	return r;
 }
 
@@ -97,7 +94,7 @@ struct slot {
 static int slot_cmp(const void *a, const void *b)
 {
 	const struct slot *x = a, *y = b;
-	int c = strcmp(x->r->name, y->r->name);
+	int c = strcmp(x->r->s[SQ_NAME], y->r->s[SQ_NAME]);
 
 	if (c)
 		return c;
@@ -124,7 +121,7 @@ static void compact_registry(struct sq_store *st)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (i + 1 < n && strcmp(v[i].r->name, v[i + 1].r->name) == 0)
+		if (i + 1 < n && strcmp(v[i].r->s[SQ_NAME], v[i + 1].r->s[SQ_NAME]) == 0)
 			free(v[i].r);
 		else
 			keep[v[i].pos] = v[i].r;

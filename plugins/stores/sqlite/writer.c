@@ -97,6 +97,7 @@ static int attempt(struct sq_store *st, int take_batch, int prune_due)
 	struct sq_err err = {0};
 	struct pending_log line = {VIGIL_LOG_INFO, ""};
 	struct timespec t0;
+	uint64_t seq = 0;
 	size_t n = 0;
 	int rc = 0;
 
@@ -109,25 +110,31 @@ static int attempt(struct sq_store *st, int take_batch, int prune_due)
 		st->first_ms = 0;
 		n = reg.n + hist.n;
 		st->inflight = n;
+		/* Readers see this history through fly_hist until it is committed. */
+		st->fly_hist = &hist;
+		st->fly_seq = seq = ++st->batch_seq;
 		pthread_mutex_unlock(&st->mu);
 	}
 	if (!st->db.h)
 		rc = sq_db_open(st, &st->db, st->recheck, &err);
 	if (rc == 0 && prune_due) {
-		int64_t deleted;
+		int64_t c[5];
 
-		rc = sq_db_prune(st, &st->db, &deleted, &err);
+		rc = sq_db_prune(st, &st->db, c, &err);
 		if (rc == 0) {
 			st->next_prune_ms = sq_mono_ms() + SQ_PRUNE_EVERY_MS;
-			if (deleted)
+			if (c[0] + c[1] + c[2] + c[3] + c[4])
 				st->host->log(st->self, VIGIL_LOG_INFO,
-				              "pruned %lld runs older than the retention from %s",
-				              (long long)deleted, st->path);
+				              "pruned %lld runs, %lld tasks, %lld alerts, %lld "
+				              "violations and %lld metric rows older than the "
+				              "retention from %s",
+				              (long long)c[0], (long long)c[1], (long long)c[2],
+				              (long long)c[3], (long long)c[4], st->path);
 		}
 	}
 	if (rc == 0 && n) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		rc = sq_db_write(st, &st->db, &reg, &hist, &err);
+		rc = sq_db_write(st, &st->db, &reg, &hist, seq, &err);
 		if (rc == 0)
 			st->host->log(st->self, VIGIL_LOG_DEBUG,
 			              "committed %zu records in one transaction (%.3f ms)", n,
@@ -140,6 +147,7 @@ static int attempt(struct sq_store *st, int take_batch, int prune_due)
 
 	pthread_mutex_lock(&st->mu);
 	st->inflight = 0;
+	st->fly_hist = NULL;
 	if (rc < 0) {
 		sq_queue_unshift(st, &reg, &hist);
 		note_failure(st, &err, &line);

@@ -165,6 +165,8 @@ struct vigil_ev_task_queued {
 	const char *type;
 	enum vigil_priority priority;
 	uint32_t position;        /* 0-based position in the queue */
+	const char *command;      /* the argv, joined for display */
+	int64_t submitted_at_ms;
 };
 
 /* task.started (subject = task id): a run of the task was spawned. */
