@@ -538,6 +538,24 @@ int loader_start_all(struct loader_set *set, struct conf_error *err)
 /* Everything stops producing work before anything is freed, so no instance's fini runs while
  * another instance could still publish to it. Libraries are closed last: a plugin's code must
  * stay mapped until no instance can call into it. */
+void loader_stop_all(struct loader_set *set)
+{
+	struct vigil_instance **v;
+	size_t n = 0;
+
+	if (!set->head)
+		return;
+	v = util_xcalloc(set->count, sizeof *v);
+	for (struct vigil_instance *inst = set->head; inst && n < set->count; inst = inst->next)
+		v[n++] = inst;
+	for (size_t i = n; i-- > 0;) {
+		if (v[i]->started && v[i]->desc.stop)
+			v[i]->desc.stop(v[i]->state);
+		v[i]->started = 0;
+	}
+	free(v);
+}
+
 void loader_close(struct loader_set *set)
 {
 	struct vigil_instance **v;

@@ -47,8 +47,11 @@ int loader_check_descriptor(const struct vigil_plugin *d, const char *file,
 int loader_init_all(struct loader_set *set, const struct vigil_host *host, struct conf_error *err);
 /* start() every instance. -1 with err filled on the first failure. */
 int loader_start_all(struct loader_set *set, struct conf_error *err);
-/* stop() then fini() every instance in reverse order, drops their subscriptions, timers and
- * watches (through the hook), and closes the libraries. */
+/* stop() every started instance, in reverse order (while the core still holds its programs
+ * and tasks, so a frontend can write a last report). */
+void loader_stop_all(struct loader_set *set);
+/* stop() (those not stopped yet) then fini() every instance in reverse order, drops their
+ * subscriptions, timers and watches (through the hook), and closes the libraries. */
 void loader_close(struct loader_set *set);
 
 /* Called for each instance after fini() so the owner can release what it registered. */

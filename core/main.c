@@ -461,6 +461,9 @@ int main(int argc, char **argv)
 	rc = loop_run();
 	while (bus_pending())
 		bus_dispatch(SIZE_MAX);
+	loader_stop_all(plugins);
+	while (bus_pending())
+		bus_dispatch(SIZE_MAX);
 	log_info("vigild stopped");
 out_loop:
 	/* Policies still hold per-instance memory: free the instances before the plugins. */
