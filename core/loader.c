@@ -538,17 +538,27 @@ int loader_start_all(struct loader_set *set, struct conf_error *err)
 /* Everything stops producing work before anything is freed, so no instance's fini runs while
  * another instance could still publish to it. Libraries are closed last: a plugin's code must
  * stay mapped until no instance can call into it. */
+/* The instances in reverse config order (the set is a singly linked list). */
+static struct vigil_instance **reversed(const struct loader_set *set, size_t *n)
+{
+	size_t count = 0;
+	for (struct vigil_instance *inst = set->head; inst; inst = inst->next)
+		count++;
+	struct vigil_instance **v = util_xcalloc(count ? count : 1, sizeof *v);
+	size_t k = count;
+	for (struct vigil_instance *inst = set->head; inst; inst = inst->next)
+		v[--k] = inst;
+	*n = count;
+	return v;
+}
+
 void loader_stop_all(struct loader_set *set)
 {
-	struct vigil_instance **v;
-	size_t n = 0;
-
+	size_t n;
 	if (!set->head)
 		return;
-	v = util_xcalloc(set->count, sizeof *v);
-	for (struct vigil_instance *inst = set->head; inst && n < set->count; inst = inst->next)
-		v[n++] = inst;
-	for (size_t i = n; i-- > 0;) {
+	struct vigil_instance **v = reversed(set, &n);
+	for (size_t i = 0; i < n; i++) {
 		if (v[i]->started && v[i]->desc.stop)
 			v[i]->desc.stop(v[i]->state);
 		v[i]->started = 0;
@@ -558,21 +568,12 @@ void loader_stop_all(struct loader_set *set)
 
 void loader_close(struct loader_set *set)
 {
-	struct vigil_instance **v;
-	size_t n = 0;
-
+	size_t n;
 	if (!set->head)
 		return;
-	v = util_xcalloc(set->count, sizeof *v);
-	for (struct vigil_instance *inst = set->head; inst && n < set->count; inst = inst->next)
-		v[n++] = inst;
-
-	for (size_t i = n; i-- > 0;) {
-		if (v[i]->started && v[i]->desc.stop)
-			v[i]->desc.stop(v[i]->state);
-		v[i]->started = 0;
-	}
-	for (size_t i = n; i-- > 0;) {
+	loader_stop_all(set);
+	struct vigil_instance **v = reversed(set, &n);
+	for (size_t i = 0; i < n; i++) {
 		if (v[i]->initialised && v[i]->desc.fini)
 			v[i]->desc.fini(v[i]->state);
 		v[i]->initialised = 0;
