@@ -769,12 +769,14 @@ static void on_main_exit(struct proc *p, int status, const struct rusage *ru)
 		p->last_reason = "stopped";
 	}
 
-	if (p->prog->kill_tree && p->pgid && kill(-p->pgid, 0) == 0) {
-		if (p->state == VIGIL_PROC_STOPPING)
+	if (p->prog->kill_tree && p->pgid) {
+		if (p->state == VIGIL_PROC_STOPPING && kill(-p->pgid, 0) == 0)
 			return; /* wait for the rest of the group; the stop timer still runs */
-		/* The main process died on its own: what it left behind must not outlive it,
-		 * or the next start would run beside it. */
-		kill(-p->pgid, SIGKILL);
+		/* The main process died on its own: what it left behind (in its group, or in its
+		 * cgroup when a monitor knows one) must not outlive it, or the next start would run
+		 * beside it. */
+		if (p->state != VIGIL_PROC_STOPPING)
+			sup_signal(p, SIGKILL);
 	}
 	p->pgid = 0;
 	sup_finish_exit(p);

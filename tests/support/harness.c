@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -107,6 +108,47 @@ char *vd_wait_file(const char *path, const char *needle, int timeout_ms)
 	return s;
 }
 
+/* A failed assertion ends the test process at once (exit), skipping vd_stop: whatever a test
+ * started must still not survive it. Every mark and daemon of this process is remembered and
+ * killed at exit. */
+static struct {
+	char marks[16][64];
+	pid_t daemons[16];
+	int n;
+} started;
+
+static int find_marked(const char *mark, pid_t *out, int max);
+
+static void kill_leftovers(void)
+{
+	for (int i = 0; i < started.n; i++) {
+		if (started.daemons[i] > 0)
+			kill(started.daemons[i], SIGKILL);
+		pid_t left[256];
+		int n = find_marked(started.marks[i], left, 256);
+		for (int k = 0; k < n && k < 256; k++)
+			kill(left[k], SIGKILL);
+	}
+}
+
+static void remember(const char *mark, pid_t daemon)
+{
+	static int registered;
+	if (!registered) {
+		atexit(kill_leftovers);
+		registered = 1;
+	}
+	for (int i = 0; i < started.n; i++)
+		if (strcmp(started.marks[i], mark) == 0) {
+			started.daemons[i] = daemon;
+			return;
+		}
+	if (started.n < 16) {
+		snprintf(started.marks[started.n], sizeof started.marks[0], "%s", mark);
+		started.daemons[started.n++] = daemon;
+	}
+}
+
 static void write_config(struct vd *vd, const char *body)
 {
 	static int counter;
@@ -180,6 +222,8 @@ static int launch(struct vd *vd, char *err_out, size_t len)
 	pid_t c = fork();
 	ck_assert_int_ge(c, 0);
 	if (c == 0) {
+		/* If the test process dies, so does its daemon (which then stops its programs). */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		setenv("NOTIFY_SOCKET", notify, 1);
 		setenv("VIGIL_TEST_MARK", vd->mark, 1);
 		if (err_out) {
@@ -190,6 +234,7 @@ static int launch(struct vd *vd, char *err_out, size_t len)
 		_exit(127);
 	}
 	vd->pid = c;
+	remember(vd->mark, c);
 	int pfd = pidfd_of(c);
 	struct pollfd pf[2] = {{.fd = ns, .events = POLLIN}, {.fd = pfd, .events = POLLIN}};
 	long long deadline = vd_now_ms() + 20000;

@@ -197,18 +197,13 @@ int hm_proc_state(const struct hm *h, const char *name)
 
 void hm_new_process(struct hm *h, struct hm_inst *in, int32_t pid)
 {
-	(void)h;
+	hm_clear_process_alerts(h, in);
 	in->pid = pid;
 	in->rss = in->cpu = in->cpu_avg = -1;
 	in->exhaustion_ms = -1;
 	hm_ring_clear(&in->rsss);
 	in->over_mem = in->over_cpu = 0;
 	in->tripped_mem = in->tripped_cpu = 0;
-	memset(&in->mem_high, 0, sizeof in->mem_high);
-	memset(&in->cpu_high, 0, sizeof in->cpu_high);
-	memset(&in->leak, 0, sizeof in->leak);
-	memset(&in->mem_over, 0, sizeof in->mem_over);
-	memset(&in->cpu_over, 0, sizeof in->cpu_over);
 }
 
 void hm_sweep(struct hm *h)

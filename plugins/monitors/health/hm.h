@@ -129,6 +129,8 @@ struct hm {
 	uint32_t *slots; /* open addressing: index + 1 into insts, 0 = empty */
 	size_t nslots;
 	uint32_t gen;
+	unsigned said_oom;
+	unsigned ticks;
 };
 
 /* hmath.c */
