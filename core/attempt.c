@@ -1,4 +1,4 @@
-/* attempt.c — tcp:, http:// and exec: checks on the loop: non-blocking connect, libcurl multi, spawn. */
+/* attempt.c — tcp:, http:// and exec: checks on the loop: non-blocking connect, libcurl, spawn. */
 #include "attempt.h"
 
 #include <arpa/inet.h>
@@ -29,8 +29,8 @@ extern char **environ;
  * (it is killed then), until the reap hook collects it. */
 struct exec_rec {
 	pid_t pid;
-	int errfd;              /* spawn's exec report */
-	struct attempt *owner;    /* NULL once nobody waits for the outcome */
+	int errfd;             /* spawn's exec report */
+	struct attempt *owner; /* NULL once nobody waits for the outcome */
 	struct exec_rec *next;
 };
 
@@ -40,16 +40,16 @@ struct attempt {
 	void *arg;
 	uint64_t start_us;
 	int64_t timeout_ms;
-	struct loop_timer *timer;   /* the timeout */
-	struct loop_timer *defer;   /* an outcome known at start, delivered from the loop */
+	struct loop_timer *timer; /* the timeout */
+	struct loop_timer *defer; /* an outcome known at start, delivered from the loop */
 	int defer_ok;
 	char why[256];
-	char what[160];             /* "connect 127.0.0.1:8080", the URL, the command */
-	int fd;                     /* tcp */
+	char what[160]; /* "connect 127.0.0.1:8080", the URL, the command */
+	int fd;         /* tcp */
 	struct loop_watch *watch;
-	CURL *easy;                 /* http */
+	CURL *easy; /* http */
 	char curl_err[CURL_ERROR_SIZE];
-	struct exec_rec *ex;        /* exec */
+	struct exec_rec *ex; /* exec */
 };
 
 static struct {
@@ -251,7 +251,8 @@ static int curl_sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *s
 		}
 		return 0;
 	}
-	uint32_t ev = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+	uint32_t ev =
+	    ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
 	if (w) {
 		loop_watch_modify(w, ev);
 		return 0;
@@ -423,7 +424,7 @@ static int on_reaped(pid_t pid, int status, const struct rusage *ru)
 /* --- entry points ------------------------------------------------------------------------- */
 
 struct attempt *attempt_start(const struct conf_check *spec, struct proc *p, int64_t timeout_ms,
-                          attempt_done_fn done, void *arg)
+                              attempt_done_fn done, void *arg)
 {
 	struct attempt *c = util_xcalloc(1, sizeof *c);
 	c->kind = spec->kind;

@@ -20,7 +20,7 @@ typedef void (*attempt_done_fn)(void *arg, int ok, int64_t latency_us, const cha
  * done is called exactly once and never from inside attempt_start, unless attempt_cancel comes
  * first. Never NULL. */
 struct attempt *attempt_start(const struct conf_check *spec, struct proc *p, int64_t timeout_ms,
-                          attempt_done_fn done, void *arg);
+                              attempt_done_fn done, void *arg);
 /* Drops an attempt whose outcome is no longer wanted (done is not called). */
 void attempt_cancel(struct attempt *c);
 

@@ -94,7 +94,11 @@ void proc_fill_info(const struct proc *p, struct vigil_proc_info *info)
 	info->limit_runtime_ms = g->limit_runtime_ms;
 	info->limit_nofile = g->limit_nofile;
 	info->limit_nproc = g->limit_nproc;
-	info->on_limit = g->on_limit == ON_LIMIT_STOP ? "stop" : g->on_limit == ON_LIMIT_ALERT ? "alert" : "restart";
+	info->check_latency_us = p->check_latency_us;
+	info->check_failures = p->check_failures;
+	info->status = p->notify_status[0] ? p->notify_status : NULL;
+	static const char *const on_limit[] = {"restart", "stop", "alert"};
+	info->on_limit = on_limit[g->on_limit % 3];
 }
 
 static int env_key_eq(const char *a, const char *b)

@@ -1,4 +1,4 @@
-/* notify.c — NOTIFY_SOCKET for `ready = notify` and `watchdog`: receive, check the sender, dispatch. */
+/* notify.c — NOTIFY_SOCKET for ready = notify and watchdog: receive, check the sender, dispatch. */
 #include "notify.h"
 
 #include <errno.h>
@@ -21,20 +21,20 @@
 #include "sup_int.h"
 #include "util.h"
 
-#define NOTIFY_MAX 4096     /* a longer datagram is ignored whole */
-#define NOTIFY_BATCH 64     /* datagrams read per wakeup: the rest wait for the next turn */
+#define NOTIFY_MAX 4096 /* a longer datagram is ignored whole */
+#define NOTIFY_BATCH 64 /* datagrams read per wakeup: the rest wait for the next turn */
 
 struct nsock {
 	int fd;
 	struct loop_watch *watch;
-	int failed;             /* bind failed once: logged, not retried on every spawn */
-	char addr[128];         /* the NOTIFY_SOCKET value */
+	int failed;     /* bind failed once: logged, not retried on every spawn */
+	char addr[128]; /* the NOTIFY_SOCKET value */
 };
 
 static struct {
 	char *state_dir;
 	struct nsock path, abstract;
-	uint64_t reject_ms;     /* rate limit of the "ignored" debug lines */
+	uint64_t reject_ms; /* rate limit of the "ignored" debug lines */
 	unsigned suppressed;
 } N = {.path = {.fd = -1}, .abstract = {.fd = -1}};
 
@@ -96,12 +96,12 @@ static void dispatch(struct proc *p, char *msg, size_t len, pid_t pid)
 	for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq = strchr(line, '=');
 		if (!eq || eq == line) {
-			reject("%s: line without KEY=VALUE from pid %d: ignored", p->name, (int)pid);
+			reject("%s: line without KEY=VALUE from pid %d: ignored", p->name,
+			       (int)pid);
 			continue;
 		}
 		*eq = '\0';
 		probe_notify(p, line, eq + 1);
-		/* The instance may have been stopped by what it said (WATCHDOG=trigger). */
 	}
 }
 
@@ -116,7 +116,9 @@ static void on_readable(int fd, uint32_t events, void *arg)
 			char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 253)];
 		} ctl;
 		struct iovec iov = {.iov_base = buf, .iov_len = NOTIFY_MAX};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
+		struct msghdr mh = {.msg_iov = &iov,
+		                    .msg_iovlen = 1,
+		                    .msg_control = &ctl,
 		                    .msg_controllen = sizeof ctl};
 		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
 		if (n < 0) {
@@ -158,7 +160,8 @@ static void on_readable(int fd, uint32_t events, void *arg)
 		}
 		struct proc *p = sender_instance(pid);
 		if (!p) {
-			reject("datagram from pid %d, which belongs to no supervised instance: ignored",
+			reject("datagram from pid %d, which belongs to no supervised instance: "
+			       "ignored",
 			       (int)pid);
 			continue;
 		}
@@ -188,9 +191,10 @@ static int open_socket(struct nsock *ns, int abstract)
 	} else {
 		snprintf(path, sizeof path, "%s/notify.sock", N.state_dir);
 		if (strlen(path) >= sizeof sa.sun_path) {
-			log_warn("notify: %s is too long for a socket path: programs get an abstract "
-			         "socket instead",
-			         path);
+			log_warn(
+			    "notify: %s is too long for a socket path: programs get an abstract "
+			    "socket instead",
+			    path);
 			ns->failed = 1;
 			return -1;
 		}
@@ -203,8 +207,8 @@ static int open_socket(struct nsock *ns, int abstract)
 	int one = 1;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, len) < 0) {
-		log_error("notify: cannot bind %s: %s; ready = notify and watchdog cannot work", path,
-		          strerror(errno));
+		log_error("notify: cannot bind %s: %s; ready = notify and watchdog cannot work",
+		          path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		ns->failed = 1;

@@ -1,4 +1,4 @@
-/* notify.h — the daemon's end of the systemd notify protocol: one datagram socket, checked senders. */
+/* notify.h — the daemon end of the systemd notify protocol: one socket, checked senders. */
 #ifndef VIGIL_CORE_NOTIFY_H
 #define VIGIL_CORE_NOTIFY_H
 

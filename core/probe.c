@@ -15,7 +15,7 @@
 #include "sup_int.h"
 #include "util.h"
 
-#define READY_RETRY_MS 200      /* pause between two failed readiness attempts */
+#define READY_RETRY_MS 200 /* pause between two failed readiness attempts */
 
 enum { ALERT_UNHEALTHY = 1u, ALERT_WATCHDOG = 2u };
 
@@ -24,14 +24,14 @@ struct probe {
 	/* readiness, while starting */
 	struct attempt *ready_chk;
 	struct loop_timer *ready_retry;
-	int ready_seen;             /* READY=1 came before the exec was confirmed */
+	int ready_seen; /* READY=1 came before the exec was confirmed */
 	unsigned attempts;
-	char last_why[256];         /* why the last readiness attempt failed */
+	char last_why[256]; /* why the last readiness attempt failed */
 	/* liveness, while running */
 	struct loop_timer *health_timer;
 	struct attempt *health_chk;
 	struct loop_timer *wd_timer;
-	uint64_t wd_last_ms;        /* last WATCHDOG=1, or when the watchdog was armed */
+	uint64_t wd_last_ms; /* last WATCHDOG=1, or when the watchdog was armed */
 };
 
 static struct probe *probe_of(struct proc *p)
@@ -63,12 +63,12 @@ const char *probe_ready_how(const struct conf_program *g)
 static void publish_alert(struct proc *p, unsigned which, int raised, const char *msg)
 {
 	struct vigil_ev_alert a = {
-		.hdr = {.type = raised ? VIGIL_EV_ALERT_RAISED : VIGIL_EV_ALERT_CLEARED,
-		        .size = sizeof a,
-		        .subject = p->name},
-		.alert = which == ALERT_WATCHDOG ? "watchdog" : "unhealthy",
-		.severity = "critical",
-		.message = msg,
+	    .hdr = {.type = raised ? VIGIL_EV_ALERT_RAISED : VIGIL_EV_ALERT_CLEARED,
+	            .size = sizeof a,
+	            .subject = p->name},
+	    .alert = which == ALERT_WATCHDOG ? "watchdog" : "unhealthy",
+	    .severity = "critical",
+	    .message = msg,
 	};
 	bus_publish(&a.hdr);
 }
@@ -127,7 +127,9 @@ static void on_ready_result(void *arg, int ok, int64_t latency_us, const char *w
 	if (ok) {
 		const struct conf_check *c = &p->prog->ready_check;
 		log_info("%s: ready: %s%s answered after %u attempt%s", p->name,
-		         c->kind == CHECK_TCP ? "tcp:" : c->kind == CHECK_EXEC ? "exec:" : "",
+		         c->kind == CHECK_TCP    ? "tcp:"
+		         : c->kind == CHECK_EXEC ? "exec:"
+		                                 : "",
 		         c->target, pr->attempts, pr->attempts == 1 ? "" : "s");
 		sup_step(p, FE_READY);
 		return;
@@ -143,7 +145,7 @@ static void ready_attempt(struct probe *pr)
 	struct proc *p = pr->p;
 	pr->attempts++;
 	pr->ready_chk = attempt_start(&p->prog->ready_check, p, p->prog->health_timeout_ms,
-	                            on_ready_result, pr);
+	                              on_ready_result, pr);
 }
 
 void probe_ready_begin(struct proc *p)
@@ -207,7 +209,7 @@ static void on_health_tick(void *arg)
 	if (pr->health_chk)
 		return; /* the previous one is still within its health_timeout */
 	pr->health_chk = attempt_start(&p->prog->health_check, p, p->prog->health_timeout_ms,
-	                             on_health_result, pr);
+	                               on_health_result, pr);
 }
 
 /* --- liveness: the watchdog ----------------------------------------------------------------- */
@@ -239,8 +241,9 @@ static void start_live(struct proc *p)
 	struct probe *pr = probe_of(p);
 	p->check_failures = 0;
 	if (g->health_check.kind != CHECK_NONE && !pr->health_timer)
-		pr->health_timer = loop_timer_add((uint64_t)g->health_interval_ms,
-		                                  (uint64_t)g->health_interval_ms, on_health_tick, pr);
+		pr->health_timer =
+		    loop_timer_add((uint64_t)g->health_interval_ms, (uint64_t)g->health_interval_ms,
+		                   on_health_tick, pr);
 	if (g->watchdog_ms > 0 && !pr->wd_timer) {
 		pr->wd_last_ms = loop_now_ms();
 		pr->wd_timer = loop_timer_add((uint64_t)g->watchdog_ms, 0, on_watchdog, pr);

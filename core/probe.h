@@ -1,4 +1,4 @@
-/* probe.h — readiness (notify, tcp, http, exec) and liveness (health checks, watchdog) of instances. */
+/* probe.h — readiness (notify, tcp, http, exec) and liveness (health checks, watchdog). */
 #ifndef VIGIL_CORE_PROBE_H
 #define VIGIL_CORE_PROBE_H
 

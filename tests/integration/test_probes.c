@@ -81,8 +81,8 @@ static int send_dgram(const char *path, const void *buf, size_t len, int pass_fd
 		struct cmsghdr align;
 		char b[CMSG_SPACE(sizeof(int))];
 	} ctl;
-	struct msghdr mh = {.msg_name = &sa, .msg_namelen = sizeof sa, .msg_iov = &iov,
-	                    .msg_iovlen = 1};
+	struct msghdr mh = {
+	    .msg_name = &sa, .msg_namelen = sizeof sa, .msg_iov = &iov, .msg_iovlen = 1};
 	if (pass_fd >= 0) {
 		mh.msg_control = &ctl;
 		mh.msg_controllen = sizeof ctl;
@@ -149,7 +149,8 @@ END_TEST
 START_TEST(notify_environment_only_for_notify_programs)
 {
 	struct vd vd;
-	char plain[] = "/tmp/vigil-test-env-plain-XXXXXX", noti[] = "/tmp/vigil-test-env-noti-XXXXXX";
+	char plain[] = "/tmp/vigil-test-env-plain-XXXXXX",
+	     noti[] = "/tmp/vigil-test-env-noti-XXXXXX";
 	close(mkstemp(plain));
 	close(mkstemp(noti));
 	unlink(plain);

@@ -36,7 +36,10 @@ static const char usage[] =
 	"  not-ready              never signals readiness; sleep forever\n"
 	"  listen PORT [DELAY_MS] after DELAY_MS listen on 127.0.0.1:PORT and answer every HTTP\n"
 	"                         request 200 (GET /status/NNN answers NNN); SIGUSR1 closes the\n"
-	"                         listener, the next SIGUSR1 opens it again\n";
+	"                         listener, the next SIGUSR1 opens it again\n"
+	"  alloc N                allocate and touch N MiB, then sleep\n"
+	"  leak KIB [STEP_MS]     every STEP_MS ms (default 100) allocate and touch KIB more KiB,\n"
+	"                         forever (a steady memory leak)\n";
 
 static volatile sig_atomic_t got_usr1;
 
@@ -170,6 +173,19 @@ static void msleep(long ms)
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+/* Allocates and touches (so it is resident) `kib` KiB that are never freed. */
+static void touch_kib(long kib)
+{
+	size_t len = (size_t)kib * 1024;
+	volatile char *p = malloc(len);
+	if (!p) {
+		perror("victim: malloc");
+		exit(4);
+	}
+	for (size_t i = 0; i < len; i += 4096)
+		p[i] = 1;
 }
 
 static void dump_state(const char *path)
@@ -321,6 +337,18 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(mode, "not-ready") == 0)
 		sleep_forever();
+	if (strcmp(mode, "alloc") == 0 && argc > 2) {
+		touch_kib(atol(argv[2]) * 1024);
+		printf("allocated %s MiB\n", argv[2]);
+		sleep_forever();
+	}
+	if (strcmp(mode, "leak") == 0 && argc > 2) {
+		long kib = atol(argv[2]), step = argc > 3 ? atol(argv[3]) : 100;
+		for (;;) {
+			touch_kib(kib);
+			msleep(step > 0 ? step : 100);
+		}
+	}
 	if (strcmp(mode, "listen") == 0 && argc > 2) {
 		if (argc > 3)
 			msleep(atol(argv[3]));

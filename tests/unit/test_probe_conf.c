@@ -1,4 +1,4 @@
-/* test_probe_conf.c — the readiness and liveness keys: ready, watchdog, health_* and on_unhealthy. */
+/* test_probe_conf.c — the keys ready, watchdog, health_* and on_unhealthy. */
 #include "conf.h"
 
 #include <check.h>
@@ -21,7 +21,7 @@ static void teardown(void)
 }
 
 static int load(struct vigil_conf **c, struct conf_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int load(struct vigil_conf **c, struct conf_error *err, const char *fmt, ...)
 {
 	FILE *f = fopen(path, "w");
@@ -159,7 +159,8 @@ START_TEST(bad_values)
 	refused("ready = exec:", "exec:CMD: no command given");
 	refused("ready = exec:/bin/x 'open", "exec:CMD: unterminated");
 	refused("ready = notify-me", "expected none, notify, delay:DURATION");
-	refused("health_check = notify", "expected none, tcp:PORT, http://HOST:PORT/PATH or exec:CMD");
+	refused("health_check = notify",
+	        "expected none, tcp:PORT, http://HOST:PORT/PATH or exec:CMD");
 	refused("health_check = delay:1s", "health_check: expected none, tcp:PORT");
 	refused("health_interval = 0", "health_interval: must be at least 1ms");
 	refused("health_timeout = 0s", "health_timeout: must be at least 1ms");
@@ -175,10 +176,10 @@ START_TEST(every_key_changes_the_hash)
 	uint64_t h0 = x_of(&base, "")->hash;
 	conf_free(base);
 	const char *changes[] = {
-	    "ready = notify",        "ready = tcp:1",           "ready = tcp:2",
-	    "ready = exec:a",        "ready = http://h/",       "watchdog = 1s",
-	    "health_check = tcp:1",  "health_check = exec:b",   "health_interval = 1s",
-	    "health_timeout = 1s",   "health_failures = 1",     "on_unhealthy = alert"};
+	    "ready = notify",       "ready = tcp:1",         "ready = tcp:2",
+	    "ready = exec:a",       "ready = http://h/",     "watchdog = 1s",
+	    "health_check = tcp:1", "health_check = exec:b", "health_interval = 1s",
+	    "health_timeout = 1s",  "health_failures = 1",   "on_unhealthy = alert"};
 	uint64_t seen[sizeof changes / sizeof changes[0]];
 	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
 		struct vigil_conf *c;

@@ -79,6 +79,9 @@ struct vigil_proc_info {
 	int64_t limit_nofile;        /* 0 = inherited */
 	int64_t limit_nproc;         /* 0 = none */
 	const char *on_limit;        /* restart, stop, alert */
+	int64_t check_latency_us;    /* duration of the last liveness check, -1 = none yet */
+	uint32_t check_failures;     /* consecutive failed liveness checks of this run */
+	const char *status;          /* the last STATUS= of a notify program, or NULL */
 };
 
 /* One active alert of an instance. */
