@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "launch.h"
 #include "loader.h"
 #include "probe.h"
 #include "util.h"
@@ -101,61 +102,17 @@ void proc_fill_info(const struct proc *p, struct vigil_proc_info *info)
 	info->on_limit = on_limit[g->on_limit % 3];
 }
 
-static int env_key_eq(const char *a, const char *b)
-{
-	while (*a && *a != '=' && *a == *b)
-		a++, b++;
-	return (*a == '=' || !*a) && (*b == '=' || !*b);
-}
-
-static void env_set(char ***env, size_t *n, size_t *cap, const char *kv)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (env_key_eq((*env)[i], kv)) {
-			free((*env)[i]);
-			(*env)[i] = util_xstrdup(kv);
-			return;
-		}
-	if (*n + 2 > *cap) {
-		*cap = *cap ? *cap * 2 : 32;
-		char **e = realloc(*env, *cap * sizeof *e);
-		if (!e)
-			abort();
-		*env = e;
-	}
-	(*env)[(*n)++] = util_xstrdup(kv);
-	(*env)[*n] = NULL;
-}
-
 char **proc_build_env(const struct proc *p, char *const *base)
 {
-	static const char *const keep[] = {"PATH", "HOME", "USER", "LANG", NULL};
-	char **env = NULL;
-	size_t n = 0, cap = 0;
-	char buf[512];
-	for (char *const *e = base; e && *e; e++) {
-		if (p->prog->clear_env) {
-			int ok = 0;
-			for (const char *const *k = keep; *k; k++)
-				ok |= env_key_eq(*e, *k);
-			if (!ok)
-				continue;
-		}
-		env_set(&env, &n, &cap, *e);
-	}
-	if (p->prog->clear_env && !getenv("PATH"))
-		env_set(&env, &n, &cap, "PATH=/usr/local/bin:/usr/bin:/bin");
-	for (char **e = p->prog->environment; e && *e; e++)
-		env_set(&env, &n, &cap, *e);
-	snprintf(buf, sizeof buf, "VIGIL_NAME=%s", p->name);
-	env_set(&env, &n, &cap, buf);
-	snprintf(buf, sizeof buf, "VIGIL_PROGRAM=%s", p->prog->name);
-	env_set(&env, &n, &cap, buf);
+	char name[300], program[300], instance[40];
+	char *extra[] = {name, program, NULL, NULL};
+	snprintf(name, sizeof name, "VIGIL_NAME=%s", p->name);
+	snprintf(program, sizeof program, "VIGIL_PROGRAM=%s", p->prog->name);
 	if (p->instance >= 0) {
-		snprintf(buf, sizeof buf, "VIGIL_INSTANCE=%d", p->instance);
-		env_set(&env, &n, &cap, buf);
+		snprintf(instance, sizeof instance, "VIGIL_INSTANCE=%d", p->instance);
+		extra[2] = instance;
 	}
-	return env;
+	return launch_env(base, p->prog->clear_env, p->prog->environment, extra);
 }
 
 uint64_t proc_start_ticks(pid_t pid)

@@ -22,6 +22,9 @@
 #include "logcap.h"
 #include "loop.h"
 #include "inst.h"
+#include "launch.h"
+#include "namemap.h"
+#include "sandbox.h"
 #include "sup_int.h"
 #include "task.h"
 #include "probe.h"
@@ -194,13 +197,8 @@ void sup_signal(struct proc *p, int sig)
 	if (p->prog->kill_tree && p->pgid) {
 		struct vigil_proc_info info;
 		proc_fill_info(p, &info);
-		for (struct vigil_instance *m = S.plugins->head; m; m = m->next) {
-			const struct vigil_monitor_ops *ops = m->desc.ops;
-			if (m->desc.kind == VIGIL_KIND_MONITOR && ops && ops->kill_tree &&
-			    ops->kill_tree(m->state, &info, sig) == 1)
-				return;
-		}
-		if (kill(-p->pgid, sig) == 0 || !p->pid)
+		launch_kill_tree(S.plugins, &info, p->pgid, sig);
+		if (!p->pid || kill(-p->pgid, 0) == 0)
 			return;
 	}
 	sup_kill_main(p, sig);
@@ -326,121 +324,24 @@ int sup_open_capture(struct proc *p, struct logcap *lc, const char *stream)
 	return r;
 }
 
-static int resolve_user(struct proc *p, struct spawn_req *req, gid_t *groups, int *ngroups)
-{
-	const struct conf_program *g = p->prog;
-	if (!g->user && !g->group)
-		return 0;
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
-	const char *uname = NULL;
-	if (g->user) {
-		struct passwd *pw = getpwnam(g->user);
-		if (!pw) {
-			snprintf(p->spawn_error, sizeof p->spawn_error, "user '%s' does not exist",
-			         g->user);
-			return -1;
-		}
-		uid = pw->pw_uid;
-		gid = pw->pw_gid;
-		uname = pw->pw_name;
-	}
-	if (g->group) {
-		struct group *gr = getgrnam(g->group);
-		if (!gr) {
-			snprintf(p->spawn_error, sizeof p->spawn_error, "group '%s' does not exist",
-			         g->group);
-			return -1;
-		}
-		gid = gr->gr_gid;
-	}
-	if (geteuid() != 0 && (uid != geteuid() || gid != getegid())) {
-		snprintf(p->spawn_error, sizeof p->spawn_error,
-		         "cannot switch to user/group: vigild is not running as root");
-		return -1;
-	}
-	if (uname) {
-		if (getgrouplist(uname, gid, groups, ngroups) < 0)
-			*ngroups = 1, groups[0] = gid;
-	} else {
-		groups[0] = gid;
-		*ngroups = 1;
-	}
-	req->set_ids = geteuid() == 0;
-	req->uid = uid;
-	req->gid = gid;
-	req->groups = groups;
-	return 0;
-}
 
-static int any_attach(void)
-{
-	for (struct vigil_instance *m = S.plugins->head; m; m = m->next) {
-		const struct vigil_monitor_ops *ops = m->desc.ops;
-		if (m->desc.kind == VIGIL_KIND_MONITOR && ops && ops->attach)
-			return 1;
-	}
-	return 0;
-}
 
-/* The child waits before exec until every monitor has placed it; one that cannot fails the
- * start (the child is killed and the reap reports the reason). */
-static void release_child(struct proc *p, int holdfd)
-{
-	struct vigil_proc_info info;
-	proc_fill_info(p, &info);
-	for (struct vigil_instance *m = S.plugins->head; m; m = m->next) {
-		const struct vigil_monitor_ops *ops = m->desc.ops;
-		if (m->desc.kind != VIGIL_KIND_MONITOR || !ops || !ops->attach)
-			continue;
-		int r = ops->attach(m->state, &info, p->pid);
-		if (r < 0) {
-			snprintf(p->spawn_error, sizeof p->spawn_error, "monitor %s: attach: %s",
-			         m->name, strerror(-r));
-			p->spawn_failed = 1;
-			kill(p->pid, SIGKILL);
-			close(holdfd);
-			return;
-		}
-	}
-	if (write(holdfd, "g", 1) != 1)
-		log_error("%s: cannot release the child: %s", p->name, strerror(errno));
-	close(holdfd);
-}
 
 void sup_detach_monitors(struct proc *p)
 {
 	struct vigil_proc_info info;
 	proc_fill_info(p, &info);
-	for (struct vigil_instance *m = S.plugins->head; m; m = m->next) {
-		const struct vigil_monitor_ops *ops = m->desc.ops;
-		if (m->desc.kind == VIGIL_KIND_MONITOR && ops && ops->detach)
-			ops->detach(m->state, &info);
-	}
+	launch_detach(S.plugins, &info);
 }
 
 static void do_spawn(struct proc *p)
 {
-	static const int nice_of[VIGIL_PRIO_COUNT] = {10, 0, -5, -10};
-	static const int oom_of[VIGIL_PRIO_COUNT] = {300, 0, -300, -900};
 	const struct conf_program *g = p->prog;
-	struct spawn_req req = {
-		.argv = g->argv,
-		.cwd = g->directory,
-		.umask = g->umask,
-		.stdout_fd = SPAWN_FD_NULL,
-		.stderr_fd = SPAWN_FD_NULL,
-		.no_new_privs = S.conf->security.no_new_privs,
-		.rlimit_nofile = g->limit_nofile,
-		.rlimit_nproc = g->limit_nproc,
-		.rlimit_core = g->limit_core,
-		.nice = nice_of[g->priority & 3],
-		.oom_score_adj = oom_of[g->priority & 3],
-		.hold_fd = -1,
-		.hold_wfd = -1,
-	};
+	struct spawn_req req;
+	memset(&req, 0, sizeof req);
+	req.argv = g->argv;
+	req.stdout_fd = req.stderr_fd = SPAWN_FD_NULL;
 	gid_t groups[256];
-	int ngroups = 256;
 	char **env = NULL;
 	char *path = NULL;
 
@@ -470,8 +371,10 @@ static void do_spawn(struct proc *p)
 		req.stderr_fd = SPAWN_FD_INHERIT;
 	}
 
+	if (launch_prepare(g, S.conf->security.no_new_privs, &req, groups, p->spawn_error,
+	                   sizeof p->spawn_error) < 0)
+		goto fail;
 	env = proc_build_env(p, environ);
-	req.envp = env;
 	path = spawn_resolve(g->argv[0], env, g->directory);
 	if (!path) {
 		snprintf(p->spawn_error, sizeof p->spawn_error, "exec %s: %s", g->argv[0],
@@ -479,15 +382,15 @@ static void do_spawn(struct proc *p)
 		                                                      : strerror(errno));
 		goto fail;
 	}
-	req.path = path;
-	if (resolve_user(p, &req, groups, &ngroups) < 0)
+	/* Checked at every start: the file may have been replaced since the config was read. */
+	if (!sandbox_command_ok(&S.conf->security, path, p->spawn_error, sizeof p->spawn_error))
 		goto fail;
-	req.ngroups = ngroups;
+	req.path = path;
 	env = probe_child_env(p, env, req.set_ids ? req.uid : geteuid());
 	req.envp = env;
 
 	int hold[2] = {-1, -1};
-	if (any_attach() && pipe2(hold, O_CLOEXEC) == 0) {
+	if (launch_need_hold(S.plugins) && pipe2(hold, O_CLOEXEC) == 0) {
 		req.hold_fd = hold[0];
 		req.hold_wfd = hold[1];
 	}
@@ -503,8 +406,15 @@ static void do_spawn(struct proc *p)
 	p->pgid = p->pid;
 	p->last_pid = p->pid;
 	sup_pid_put(p);
-	if (hold[1] >= 0)
-		release_child(p, hold[1]);
+	if (hold[1] >= 0) {
+		/* The child waits before exec until every monitor has placed it; one that
+		 * cannot fails the start (the child is killed and the reap says why). */
+		struct vigil_proc_info info;
+		proc_fill_info(p, &info);
+		if (launch_attach(S.plugins, &info, p->pid, hold[1], p->spawn_error,
+		                  sizeof p->spawn_error) < 0)
+			p->spawn_failed = 1;
+	}
 	p->spawn_watch = loop_watch(p->spawn_fd, EPOLLIN, on_spawn_pipe, p);
 	if (!p->spawn_watch)
 		log_error("%s: cannot watch the spawn pipe: %s", p->name, strerror(errno));
@@ -1074,12 +984,7 @@ size_t sup_count(void)
 
 struct proc *sup_find(const char *name)
 {
-	if (!name)
-		return NULL;
-	for (size_t i = 0; i < S.nprocs; i++)
-		if (strcmp(S.procs[i]->name, name) == 0)
-			return S.procs[i];
-	return NULL;
+	return name ? namemap_get(&S.byname, name) : NULL;
 }
 
 static void on_metrics(const struct vigil_event *ev, void *arg)
@@ -1131,6 +1036,7 @@ int sup_init(const struct vigil_conf *conf, struct loader_set *plugins)
 			p->policy = pol;
 			p->index_all = S.nprocs;
 			S.procs[S.nprocs++] = p;
+			namemap_put(&S.byname, p->name, p);
 		}
 	}
 
@@ -1163,6 +1069,7 @@ void sup_fini(void)
 		loop_timer_cancel(S.sweep_timer);
 	free(S.procs);
 	free(S.pidtab);
+	namemap_clear(&S.byname);
 	sup_reload_fini();
 	probe_fini();
 	memset(&S, 0, sizeof S);

@@ -7,6 +7,7 @@
 
 #include "fsm.h"
 #include "inst.h"
+#include "namemap.h"
 #include "sup.h"
 
 struct sup_state {
@@ -23,6 +24,7 @@ struct sup_state {
 	char boot_id[40];
 	struct vigil_sub *metrics_sub;
 	struct loop_timer *sweep_timer;
+	struct namemap byname;         /* instance name -> proc (the live one when names repeat) */
 	sup_reap_fn reap_hooks[4];
 	int nreap_hooks;
 };

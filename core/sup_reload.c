@@ -51,6 +51,8 @@ static void sweep(void *arg)
 		struct proc *p = S.procs[i];
 		if (p->removing && sup_is_down(p)) {
 			log_info("%s: removed", p->name);
+			if (namemap_get(&S.byname, p->name) == p)
+				namemap_del(&S.byname, p->name);
 			proc_free(p);
 			continue;
 		}
@@ -166,6 +168,7 @@ int sup_reload(struct vigil_conf *nc, char *err, size_t len)
 				p = proc_new(g, g->numprocs > 1 ? k : -1);
 				p->policy = NULL;
 				set_policy(p);
+				namemap_put(&S.byname, p->name, p);
 				p->reload_mark = 2;
 				next[n++] = p;
 				added++;
