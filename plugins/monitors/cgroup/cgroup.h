@@ -101,6 +101,7 @@ struct cg_unit {
 	int exists;      /* its dirs may exist */
 	unsigned warned; /* limits we said are not enforced (1 << enum cg_ctrl, CG_WARN_SWAP) */
 	int64_t limit_memory; /* as of the last attach, for limit.violated */
+	char on_limit[8];     /* restart, stop or alert, as of the last attach */
 	/* OOM watch: v2 inotify on memory.events, v1 an eventfd on memory.oom_control. */
 	int oom_wd, oom_efd, oom_ctl;
 	struct vigil_watch *oom_watch;

@@ -53,11 +53,14 @@ void cg_oom_check(struct cg_unit *u, int64_t fallback_delta)
 	    .limit = "memory",
 	    .value = (double)(peak > 0 ? peak : u->limit_memory),
 	    .max = (double)u->limit_memory,
-	    /* on_limit is not in vigil_proc_info yet; restart is its default. */
-	    .action = "restart",
+	    .action = u->on_limit,
 	    .count = u->ooms,
 	};
 	cg->host->publish(cg->self, &ev.hdr);
+	/* The kernel killed a process; the restart mode brings the program back. A program that
+	 * must stay down after a violation is stopped here. */
+	if (strcmp(u->on_limit, "stop") == 0)
+		cg->host->proc_control(u->name, VIGIL_ACT_STOP, 0);
 }
 
 static void cg_on_inotify(int fd, uint32_t events, void *arg)
@@ -281,6 +284,11 @@ int cg_apply_limits(struct cg *cg, struct cg_unit *u, const struct vigil_proc_in
 	int r;
 
 	u->limit_memory = memory;
+	snprintf(u->on_limit, sizeof u->on_limit, "%s",
+	         info->size >= offsetof(struct vigil_proc_info, on_limit) + sizeof info->on_limit &&
+	                 info->on_limit
+	             ? info->on_limit
+	             : "restart");
 	if ((r = cg_memory(cg, u, memory)) < 0 || (r = cg_pids(cg, u, nproc)) < 0)
 		return r;
 	return cg_cpu(cg, u, cpu);

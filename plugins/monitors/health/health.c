@@ -119,7 +119,7 @@ static void hm_on_event(const struct vigil_event *ev, void *arg)
 {
 	struct hm *h = arg;
 	struct hm_inst *in;
-	int32_t pid = 0;
+	int32_t pid;
 
 	if (ev->type == VIGIL_EV_CONFIG_RELOADED) {
 		hm_sweep(h); /* limits may have changed, instances gone */
@@ -146,11 +146,10 @@ static void hm_on_event(const struct vigil_event *ev, void *arg)
 		hm_refresh_limits(h, in);
 		break;
 	case VIGIL_EV_PROCESS_RUNNING:
-		pid = ((const struct vigil_ev_process_running *)(const void *)ev)->pid;
-		/* fall through */
 	case VIGIL_EV_PROCESS_ADOPTED:
-		if (ev->type == VIGIL_EV_PROCESS_ADOPTED)
-			pid = ((const struct vigil_ev_process_adopted *)(const void *)ev)->pid;
+		pid = ev->type == VIGIL_EV_PROCESS_RUNNING
+		          ? ((const struct vigil_ev_process_running *)(const void *)ev)->pid
+		          : ((const struct vigil_ev_process_adopted *)(const void *)ev)->pid;
 		hm_refresh_limits(h, in);
 		if (pid > 0 && pid != in->pid)
 			hm_new_process(h, in, pid);
@@ -180,9 +179,10 @@ static void hm_tick(void *arg)
 
 /* ---- configuration ----------------------------------------------------------------------- */
 
-static int hm_bad(struct hm *h, const char *key, double v, const char *expected)
+static int hm_bad(struct hm *h, const char *key, double v, const char *unit,
+                  const char *expected)
 {
-	h->host->log(h->self, VIGIL_LOG_ERROR, "%s = %g: expected %s", key, v, expected);
+	h->host->log(h->self, VIGIL_LOG_ERROR, "%s = %g%s: expected %s", key, v, unit, expected);
 	return -EINVAL;
 }
 
@@ -202,7 +202,7 @@ static int hm_int_in(struct hm *h, const struct vigil_config *cfg, const char *k
 static int hm_points(struct hm *h, const struct vigil_config *cfg, const char *key, double *out)
 {
 	*out = h->host->cfg_double(cfg, key);
-	return *out >= 0 && *out <= 100 ? 0 : hm_bad(h, key, *out, "points from 0 to 100");
+	return *out >= 0 && *out <= 100 ? 0 : hm_bad(h, key, *out, "", "points from 0 to 100");
 }
 
 /* warning <= critical <= emergency, all above 0. */
@@ -218,7 +218,7 @@ static int hm_thresholds(struct hm *h, const struct vigil_config *cfg, const cha
 	*c = h->host->cfg_double(cfg, kc);
 	*e = h->host->cfg_double(cfg, ke);
 	if (*w <= 0)
-		return hm_bad(h, kw, *w, "a percentage above 0%");
+		return hm_bad(h, kw, *w, "%", "a percentage above 0%");
 	if (*c < *w) {
 		h->host->log(h->self, VIGIL_LOG_ERROR,
 		             "%s = %g%%: expected at least %s (%g%%)", kc, *c, kw, *w);
@@ -276,10 +276,12 @@ static int health_configure(void *state, const struct vigil_config *cfg)
 		return -EINVAL;
 	c->leak_r2 = host->cfg_double(cfg, "leak_r2");
 	if (!(c->leak_r2 > 0 && c->leak_r2 <= 1))
-		return hm_bad(h, "leak_r2", c->leak_r2, "a number above 0 and at most 1, like 0.8");
+		return hm_bad(h, "leak_r2", c->leak_r2, "",
+		              "a number above 0 and at most 1, like 0.8");
 	c->leak_min_growth = host->cfg_double(cfg, "leak_min_growth");
 	if (c->leak_min_growth <= 0)
-		return hm_bad(h, "leak_min_growth", c->leak_min_growth, "a percentage above 0%");
+		return hm_bad(h, "leak_min_growth", c->leak_min_growth, "%",
+		              "a percentage above 0%");
 	c->cpu_slack = host->cfg_double(cfg, "cpu_slack");
 	c->enforce = host->cfg_bool(cfg, "enforce");
 	return 0;

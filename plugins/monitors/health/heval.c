@@ -71,6 +71,7 @@ void hm_clear_process_alerts(struct hm *h, struct hm_inst *in)
 
 struct hm_leak {
 	enum hm_sev sev;
+	int64_t exhaustion_ms; /* -1 = no leak or no limit */
 	struct hm_fit f;
 	double growth; /* bytes over the window, on the fitted line */
 	double start;  /* the fitted line at the oldest point */
@@ -86,7 +87,7 @@ static void hm_leak_check(struct hm *h, struct hm_inst *in, struct hm_leak *l)
 	double remaining;
 
 	memset(l, 0, sizeof *l);
-	in->exhaustion_ms = -1;
+	l->exhaustion_ms = -1;
 	if (r->n < need || hm_fit(r, 0, &l->f) < 0)
 		return;
 	if (l->f.slope <= 0 || l->f.r2 < h->c.leak_r2)
@@ -100,9 +101,8 @@ static void hm_leak_check(struct hm *h, struct hm_inst *in, struct hm_leak *l)
 		if (l->growth < 0.01 * (double)in->limit_memory)
 			return;
 		remaining = (double)in->limit_memory - in->rss;
-		in->exhaustion_ms = remaining > 0 ? (int64_t)(remaining / l->f.slope) : 0;
-		l->sev = in->exhaustion_ms < h->c.leak_horizon_ms ? HM_SEV_CRITICAL
-		                                                  : HM_SEV_WARNING;
+		l->exhaustion_ms = remaining > 0 ? (int64_t)(remaining / l->f.slope) : 0;
+		l->sev = l->exhaustion_ms < h->c.leak_horizon_ms ? HM_SEV_CRITICAL : HM_SEV_WARNING;
 		return;
 	}
 	if (l->start > 0 && l->growth > l->start * h->c.leak_min_growth / 100)
@@ -122,7 +122,7 @@ static void hm_leak_alert(struct hm *h, struct hm_inst *in, int r, const struct 
 		         "reached in about %s",
 		         hm_bytes(l->f.slope * 60000, a, sizeof a), l->f.r2,
 		         hm_bytes(in->rss, b, sizeof b), hm_bytes((double)in->limit_memory, c, sizeof c),
-		         hm_duration(in->exhaustion_ms, d, sizeof d));
+		         hm_duration(l->exhaustion_ms, d, sizeof d));
 	} else {
 		hm_alert(h, in, K_LEAK, r,
 		         "memory grows steadily by %s/min (r2 %.2f): +%.0f%% in %s, %s now (no "
@@ -307,6 +307,12 @@ void hm_on_sample(struct hm *h, struct hm_inst *in, const struct vigil_ev_metric
 		r = hm_alarm_step(&in->leak, leak.sev, h->c.raise_after, h->c.clear_after);
 		if (r)
 			hm_leak_alert(h, in, r < 0 ? -prev : r, &leak);
+		/* The estimate goes with the alert: a sample that does not show the leak while
+		 * it holds keeps the last one, so a borderline fit does not flap the events. */
+		if (!in->leak.active || in->limit_memory <= 0)
+			in->exhaustion_ms = -1;
+		else if (leak.exhaustion_ms >= 0)
+			in->exhaustion_ms = leak.exhaustion_ms;
 	}
 	hm_usage_alerts(h, in);
 	hm_limits(h, in);

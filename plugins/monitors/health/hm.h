@@ -96,7 +96,7 @@ struct hm_inst {
 	double cpu_avg;  /* smoothed, for the score; -1 = unknown */
 	uint64_t last_sample_ms;
 	struct hm_ring scores, rsss;
-	int64_t exhaustion_ms; /* -1 = no leak or no limit */
+	int64_t exhaustion_ms; /* while memory-leak is active with a limit; else -1 */
 
 	/* Unexpected exits within restart_window (loop clock, ms), a ring. */
 	uint64_t exits[HM_MAX_EXITS];

@@ -123,8 +123,9 @@ int hm_alarm_step(struct hm_alarm *a, enum hm_sev sev, uint32_t raise_after, uin
 		a->lower = 0;
 		return eff;
 	}
-	/* Below the active severity for a while, but not quiet: step down to what held. */
-	if (a->lower >= clear_after) {
+	/* Below the active severity for a while, but not quiet: step down to what held (on a
+	 * sample that shows the condition, so the message can describe it). */
+	if (a->lower >= clear_after && sev != HM_SEV_NONE) {
 		eff = sustained(a, clear_after);
 		a->active = (uint8_t)(eff ? eff : HM_SEV_WARNING);
 		a->lower = 0;
