@@ -34,6 +34,10 @@
  *   key table in `keys` (vigil_fake_instantiate() takes it from the descriptor). When `keys` is
  *   set, vigil_fake_cfg_set() refuses (-EINVAL) an undeclared key or a value the core would
  *   reject, so a test sees exactly what configure() would see.
+ * - task_foreach() and health_foreach() walk the `tasks` and `health` arrays the test supplies;
+ *   task_submit() accepts any spec with a command (ids fake-1, fake-2 ...), task_cancel() and
+ *   reload() / reexec() are recorded; history_query() and stats_query() call the test's
+ *   `history` / `stats` functions, or answer -ENOSYS.
  * - proc_foreach() and proc_control() work on the `procs` array the test supplies; a target
  *   matches an instance name, a program name, "all" or NULL (groups are not modelled).
  *   proc_control() only records the request in `controls`.
@@ -109,6 +113,14 @@ struct vigil_fake_host {
 	size_t nprocs;
 	const struct vigil_plugin_info *plugins; /* what plugin_foreach() walks */
 	size_t nplugins;
+	const struct vigil_task_info *tasks;     /* what task_foreach() walks */
+	size_t ntasks;
+	const struct vigil_health_info *health;  /* what health_foreach() walks (by name) */
+	size_t nhealth;
+	/* history_query() / stats_query() call these when set, else answer -ENOSYS. */
+	int (*history)(const struct vigil_history_query *q, vigil_history_fn fn, void *arg);
+	int (*stats)(const struct vigil_stats_query *q, vigil_stats_fn fn, void *arg);
+	int reload_result;                       /* what reload() returns (0) */
 
 	/* Read by the test. */
 	uint64_t now_ms;             /* the fake monotonic clock */
@@ -119,6 +131,11 @@ struct vigil_fake_host {
 	size_t nevents;
 	struct vigil_fake_control *controls; /* every proc_control() request */
 	size_t ncontrols;
+	unsigned reloads;      /* reload() calls */
+	unsigned reexecs;      /* reexec() calls */
+	unsigned submitted;    /* task_submit() calls that were accepted; ids are fake-1, fake-2 ... */
+	char **cancelled;      /* every task_cancel() id, in order */
+	size_t ncancelled;
 	unsigned shutdowns;    /* shutdown() calls */
 	char *shutdown_reason; /* the last reason */
 	unsigned errors;       /* misuse found by the fake, see above */
@@ -934,6 +951,98 @@ static inline void vigil_fake_shutdown_(const char *reason)
 	fh->shutdown_reason = vigil_fake_xstrdup_(reason ? reason : "");
 }
 
+static inline int vigil_fake_history_query_(const struct vigil_history_query *q,
+                                             vigil_history_fn fn, void *arg)
+{
+	struct vigil_fake_host *fh = vigil_fake_current_;
+	return fh->history ? fh->history(q, fn, arg) : -ENOSYS;
+}
+
+static inline int vigil_fake_stats_query_(const struct vigil_stats_query *q, vigil_stats_fn fn,
+                                           void *arg)
+{
+	struct vigil_fake_host *fh = vigil_fake_current_;
+	return fh->stats ? fh->stats(q, fn, arg) : -ENOSYS;
+}
+
+static inline int vigil_fake_reload_(char *err, size_t len)
+{
+	struct vigil_fake_host *fh = vigil_fake_current_;
+	fh->reloads++;
+	if (fh->reload_result < 0)
+		snprintf(err, len, "rejected by the fake host");
+	return fh->reload_result;
+}
+
+static inline int vigil_fake_reexec_(void)
+{
+	vigil_fake_current_->reexecs++;
+	return 0;
+}
+
+static inline int vigil_fake_task_submit_(const struct vigil_task_spec *spec, char *id,
+                                          size_t idlen, char *err, size_t errlen)
+{
+	struct vigil_fake_host *fh = vigil_fake_current_;
+	if (!spec || !spec->argv || !spec->argv[0]) {
+		snprintf(err, errlen, "no command to run");
+		return -EINVAL;
+	}
+	snprintf(id, idlen, "fake-%u", ++fh->submitted);
+	return 0;
+}
+
+static inline int vigil_fake_task_cancel_(const char *id)
+{
+	struct vigil_fake_host *fh = vigil_fake_current_;
+	fh->cancelled = (char **)vigil_fake_xrealloc_(fh->cancelled,
+	                                              (fh->ncancelled + 1) * sizeof *fh->cancelled);
+	fh->cancelled[fh->ncancelled++] = vigil_fake_xstrdup_(id);
+	for (size_t i = 0; i < fh->ntasks; i++)
+		if (strcmp(fh->tasks[i].id, id) == 0)
+			return fh->tasks[i].state >= VIGIL_TASK_SUCCEEDED ? -EALREADY : 0;
+	return -ENOENT;
+}
+
+static inline int vigil_fake_task_foreach_(const char *id, vigil_task_fn fn, void *arg)
+{
+	struct vigil_fake_host *fh = vigil_fake_current_;
+	int rc = 0, matched = 0;
+	for (size_t i = 0; i < fh->ntasks && !rc; i++) {
+		if (id && strcmp(fh->tasks[i].id, id) != 0)
+			continue;
+		matched++;
+		rc = fn(&fh->tasks[i], arg);
+	}
+	return id && !matched ? -ENOENT : rc;
+}
+
+static inline int vigil_fake_health_foreach_(const char *target, vigil_health_fn fn, void *arg)
+{
+	struct vigil_fake_host *fh = vigil_fake_current_;
+	int rc = 0, matched = 0;
+	for (size_t i = 0; i < fh->nprocs && !rc; i++) {
+		if (!vigil_fake_selects_(target, &fh->procs[i]))
+			continue;
+		matched++;
+		struct vigil_health_info none;
+		const struct vigil_health_info *h = NULL;
+		for (size_t k = 0; k < fh->nhealth && !h; k++)
+			if (fh->health[k].name && strcmp(fh->health[k].name, fh->procs[i].name) == 0)
+				h = &fh->health[k];
+		if (!h) {
+			memset(&none, 0, sizeof none);
+			none.size = sizeof none;
+			none.name = fh->procs[i].name;
+			none.score = -1;
+			none.memory_exhaustion_ms = -1;
+			h = &none;
+		}
+		rc = fn(h, arg);
+	}
+	return matched || !target || strcmp(target, "all") == 0 ? rc : -ENOENT;
+}
+
 /* ======================== the API for tests ======================== */
 
 /* Fills fh with a working host and makes it the current fake. Call once per test. */
@@ -972,6 +1081,14 @@ static inline void vigil_fake_host_init(struct vigil_fake_host *fh)
 	fh->host.proc_control = vigil_fake_proc_control_;
 	fh->host.plugin_foreach = vigil_fake_plugin_foreach_;
 	fh->host.shutdown = vigil_fake_shutdown_;
+	fh->host.history_query = vigil_fake_history_query_;
+	fh->host.reload = vigil_fake_reload_;
+	fh->host.reexec = vigil_fake_reexec_;
+	fh->host.stats_query = vigil_fake_stats_query_;
+	fh->host.task_submit = vigil_fake_task_submit_;
+	fh->host.task_cancel = vigil_fake_task_cancel_;
+	fh->host.task_foreach = vigil_fake_task_foreach_;
+	fh->host.health_foreach = vigil_fake_health_foreach_;
 	fh->kind = "plugin";
 	fh->instance = "test";
 	fh->state_dir = "/tmp";
@@ -985,6 +1102,9 @@ static inline void vigil_fake_host_fini(struct vigil_fake_host *fh)
 	for (size_t i = 0; i < fh->nlogs; i++)
 		free(fh->logs[i].text);
 	free(fh->logs);
+	for (size_t i = 0; i < fh->ncancelled; i++)
+		free(fh->cancelled[i]);
+	free(fh->cancelled);
 	for (size_t i = 0; i < fh->nevents; i++)
 		vigil_fake_event_unref_(fh->events[i]);
 	free((void *)fh->events);
