@@ -167,9 +167,7 @@ static void rep_free_instance(struct report_instance *in)
 		free(in->alerts[i].message);
 	}
 	free(in->alerts);
-	for (size_t i = 0; i < in->nviolations; i++)
-		free(in->violations[i].name);
-	free(in->violations);
+	free(in->violations); /* the names are static */
 }
 
 void report_free(struct report *r)

@@ -11,7 +11,7 @@ pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
 set(VIGIL_REPORT_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/report.c
     ${CMAKE_CURRENT_LIST_DIR}/report_collect.c
-    ${CMAKE_CURRENT_LIST_DIR}/report_track.c
+    ${CMAKE_CURRENT_LIST_DIR}/report_health.c
     ${CMAKE_CURRENT_LIST_DIR}/report_xml.c
     ${CMAKE_CURRENT_LIST_DIR}/report_json.c)
 set(VIGIL_REPORT_LIBS PkgConfig::LIBXML2 PkgConfig::JANSSON m)

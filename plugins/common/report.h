@@ -11,10 +11,10 @@
 /*
  * Compiled into each frontend that serves the report (frontend_xmlreport, frontend_ctl) by
  * source; link with libxml2 (pkg-config libxml-2.0) and jansson. Every function runs on the
- * loop thread (it calls the host), except report_xml/report_json/report_free and the tracker,
- * which touch only their arguments. Everything file-local is prefixed rep_, so these files can
- * share one translation unit with vjson.c and the ctl sources (tests #include them together).
- * plugins/common/report.cmake lists the sources and libraries for a CMakeLists.txt.
+ * loop thread (it calls the host), except report_write/report_xml/report_json/report_free and
+ * the formatting helpers, which touch only their arguments. Everything file-local is prefixed rep_,
+ * so these files can share one translation unit with vjson.c and the ctl sources (tests #include
+ * them together). plugins/common/report.cmake lists the sources and libraries for a CMakeLists.txt.
  *
  * The document is described in docs/report-format.md and by sdk/schema/vigil-report-1.xsd.
  *
@@ -25,9 +25,10 @@
  *   int err;
  *   char *doc = report_render(host, &opt, &len, &err);   // malloc'd, NUL-terminated; free()
  *
- * For trend, alerts and violations, keep a tracker fed from the bus (see below) and pass it in
- * opt.tracker. To check or change the snapshot before writing it: report_collect, then
- * report_write (or report_json for a json_t to embed), then report_free.
+ * Health (score, level, trend), the active alerts and the violation counts come from the
+ * core's health records (host->health_foreach): nothing needs to follow the bus. To check or
+ * change the snapshot before writing it: report_collect, then report_write (or report_json for
+ * a json_t to embed), then report_free.
  */
 
 #define REPORT_NAMESPACE "urn:vigil:report:1"
@@ -39,32 +40,22 @@ enum report_format {
 	REPORT_JSON = 1,
 };
 
-/* What feeds the optional parts no host query answers: health trend, active alerts,
- * violation counts and the supervisor's start. A frontend that wants them creates one tracker,
- * subscribes it to the types report_tracker_filter() selects and passes every event to
- * report_tracker_event(). Bounded: at most REPORT_TRACK_MAX subjects, the least recently
- * updated forgotten first. */
-#define REPORT_TRACK_MAX 4096
-struct report_tracker;
-
 struct report_options {
 	enum report_format format;
 	/* Window of the task list and the statistics: Unix ms; 0 = everything the store keeps.
 	 * Queued and running tasks are always listed. */
 	int64_t since_ms;
-	uint32_t max_tasks;                   /* cap of the task list; 0 = REPORT_MAX_TASKS */
-	const char *stats_by;                 /* "type" (NULL), "program" or "pool" */
-	const struct report_tracker *tracker; /* NULL: no trend, alerts or violations */
-	int compact;                          /* 1 = no indentation */
-	/* The daemon's start (Unix ms); 0 = the process start time from /proc/self/stat, else
-	 * the tracker's supervisor.started. */
+	uint32_t max_tasks;   /* cap of the task list; 0 = REPORT_MAX_TASKS */
+	const char *stats_by; /* "type" (NULL), "program" or "pool" */
+	int compact;          /* 1 = no indentation */
+	/* The daemon's start (Unix ms); 0 = the process start time from /proc/self/stat. */
 	int64_t started_ms;
 };
 
 /* ---- the one call ---- */
 
 /* Collects a snapshot through host and writes it as opt->format (NULL opt: XML, indented, no
- * window, no tracker). Returns a malloc'd NUL-terminated buffer of *len bytes, or NULL
+ * window). Returns a malloc'd NUL-terminated buffer of *len bytes, or NULL
  * with *err = -ENOMEM / -EINVAL. Missing store support (history or stats -ENOSYS) is not an
  * error: the document says so (tasks/@history, statistics/@available). */
 char *report_render(const struct vigil_host *host, const struct report_options *opt, size_t *len,
@@ -85,13 +76,11 @@ struct report_alert {
 	int64_t since_ms; /* 0 = unknown */
 };
 
-/* A violation count of one instance: a limit (source "limit", name "memory", "cpu", ...) from
- * limit.violated, or an alert condition (source "alert", name = the alert id) from
- * alert.raised. */
+/* How often one limit of an instance was violated (the core's per-limit counter). Written
+ * with source "limit"; only limits violated at least once are listed. */
 struct report_violation {
-	char *name;
-	const char *source; /* static: "limit" or "alert" */
-	uint64_t count;
+	const char *name; /* static: "memory", "cpu", "runtime", "nofile" or "nproc" */
+	uint64_t count;   /* > 0 */
 };
 
 struct report_instance {
@@ -108,8 +97,11 @@ struct report_instance {
 	double cpu_pct;    /* < 0 = not sampled */
 	int64_t rss_bytes; /* < 0 = not sampled */
 	int32_t health;    /* < 0 = not scored */
-	const char *trend; /* static string, NULL = unknown */
-	int tracked;       /* the tracker was given: alerts and violations are known */
+	const char *level; /* static; NULL = derived from health */
+	const char *trend; /* static; NULL = unknown */
+	/* The core's health record was read: alerts and violations are known (none = empty),
+	 * else they are unknown (a core without health_foreach) and left out. */
+	int health_known;
 	struct report_alert *alerts;
 	size_t nalerts;
 	struct report_violation *violations;
@@ -185,6 +177,12 @@ struct report *report_collect(const struct vigil_host *host, const struct report
                               int *err);
 void report_free(struct report *r);
 
+/* Used by report_collect: copies (cleaned) what the core's health record h says into in:
+ * score, level and trend when it is scored, the active alerts, the violated limits, and sets
+ * in->health_known. A record shorter than this version's struct leaves in unknown.
+ * 0, or -ENOMEM (in keeps what was copied; report_free releases it). */
+int report_health_apply(struct report_instance *in, const struct vigil_health_info *h);
+
 /* The document in `format` (what report_render returns): malloc'd, NUL-terminated, *len
  * bytes; free() it. NULL on ENOMEM or an unknown format. */
 char *report_write(const struct report *r, enum report_format format, int compact, size_t *len);
@@ -213,23 +211,5 @@ const char *report_history_name(enum report_history h);
  * (controls other than tab, newline, CR; U+FFFE, U+FFFF) with U+FFFD. malloc'd; NULL for
  * NULL s or on ENOMEM. */
 char *report_text_clean(const char *s);
-
-/* ---- the tracker ---- */
-
-struct report_tracker *report_tracker_new(void);
-void report_tracker_free(struct report_tracker *t);
-/* Adds to f the event types the tracker reads (health.changed, alert.raised/cleared,
- * limit.violated, supervisor.started). */
-void report_tracker_filter(struct vigil_filter *f);
-/* Takes what it needs from ev (other types are ignored). Copies; ev stays borrowed. */
-void report_tracker_event(struct report_tracker *t, const struct vigil_event *ev);
-
-/* Used by report_collect: copies (cleaned) what the tracker knows about the instance
- * `subject` into in (trend, alerts, violations) and sets in->tracked. *err = -ENOMEM on
- * failure. */
-void report_tracker_apply(const struct report_tracker *t, const char *subject,
-                          struct report_instance *in, int *err);
-/* The time of the last supervisor.started seen (Unix ms), 0 when none. */
-int64_t report_tracker_started(const struct report_tracker *t);
 
 #endif

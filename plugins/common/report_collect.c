@@ -10,11 +10,24 @@
 #include <unistd.h>
 
 /* A host table field exists when the core's table is long enough to hold it (and it is set):
- * tasks, history and stats were appended late, and a fake host may leave them NULL. */
+ * tasks, history, stats and health were appended late, and a fake host may leave them NULL. */
 #define REP_HAS(h, f)                                                                              \
 	((h)->size >= offsetof(struct vigil_host, f) + sizeof((h)->f) && (h)->f != NULL)
 
 /* ---------------------------------- collecting ---------------------------------- */
+
+/* An open-addressing map of names (copied) to two indexes. It holds the task ids listed (each
+ * task once), and where each instance went in the model, by the name the core gave it: raw,
+ * since two names may clean to the same text; indexes, since the arrays grow during the walk. */
+struct rep_slot {
+	char *name;
+	size_t prog, inst;
+};
+
+struct rep_map {
+	struct rep_slot *slots;
+	size_t cap, n;
+};
 
 struct rep_ctx {
 	const struct vigil_host *host;
@@ -23,8 +36,8 @@ struct rep_ctx {
 	int err; /* first failure (-ENOMEM) */
 	size_t tasks_cap, programs_cap;
 	uint32_t max_tasks;
-	char **ids; /* open-addressing set of the task ids listed: each task once */
-	size_t ids_cap, nids;
+	struct rep_map ids;    /* the task ids listed */
+	struct rep_map inst;   /* the instances, by the core's name */
 	uint64_t history_rows; /* rows the store handed over */
 };
 
@@ -143,6 +156,69 @@ static struct report_program *rep_program(struct rep_ctx *c, const struct vigil_
 	return p;
 }
 
+static size_t rep_id_hash(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 ^ (unsigned char)*s++;
+	return h;
+}
+
+static struct rep_slot *rep_map_get(const struct rep_map *m, const char *name)
+{
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	for (i = rep_id_hash(name) & (m->cap - 1); m->slots[i].name; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->slots[i].name, name) == 0)
+			return &m->slots[i];
+	return NULL;
+}
+
+/* 1 when name is there already (it keeps its indexes), 0 when added, -ENOMEM. */
+static int rep_map_put(struct rep_map *m, const char *name, size_t prog, size_t inst)
+{
+	size_t i;
+
+	if (m->n * 2 >= m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 64;
+		struct rep_slot *n = calloc(ncap, sizeof *n);
+
+		if (!n)
+			return -ENOMEM;
+		for (i = 0; i < m->cap; i++) {
+			size_t j;
+
+			if (!m->slots[i].name)
+				continue;
+			for (j = rep_id_hash(m->slots[i].name) & (ncap - 1); n[j].name;
+			     j = (j + 1) & (ncap - 1))
+				;
+			n[j] = m->slots[i];
+		}
+		free(m->slots);
+		m->slots = n;
+		m->cap = ncap;
+	}
+	for (i = rep_id_hash(name) & (m->cap - 1); m->slots[i].name; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->slots[i].name, name) == 0)
+			return 1;
+	m->slots[i] = (struct rep_slot){.name = strdup(name), .prog = prog, .inst = inst};
+	if (!m->slots[i].name)
+		return -ENOMEM;
+	m->n++;
+	return 0;
+}
+
+static void rep_map_free(struct rep_map *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->slots[i].name);
+	free(m->slots);
+}
+
 static int rep_proc_cb(const struct vigil_proc_info *info, void *arg)
 {
 	struct rep_ctx *c = arg;
@@ -172,12 +248,40 @@ static int rep_proc_cb(const struct vigil_proc_info *info, void *arg)
 	rep_dup(c, &in->last_reason, info->last_reason);
 	in->cpu_pct = info->cpu_pct;
 	in->rss_bytes = info->rss_bytes;
+	/* the score the core's health record holds replaces this one (they come from the same
+	 * health.changed); this one stays for a core without health records */
 	in->health = info->health >= 0 && info->health <= 100 ? info->health : -1;
 	rep_dup(c, &in->stdout_log, info->stdout_log);
 	rep_dup(c, &in->stderr_log, info->stderr_log);
-	if (c->opt->tracker && info->name)
-		report_tracker_apply(c->opt->tracker, info->name, in, &c->err);
+	if (info->name && !c->err) {
+		int rc =
+		    rep_map_put(&c->inst, info->name, (size_t)(p - c->r->programs), p->ninst - 1);
+
+		if (rc < 0)
+			c->err = rc;
+	}
 	return c->err ? 1 : 0;
+}
+
+static int rep_health_cb(const struct vigil_health_info *h, void *arg)
+{
+	struct rep_ctx *c = arg;
+	const struct rep_slot *at = h->name ? rep_map_get(&c->inst, h->name) : NULL;
+	struct report_instance *in;
+	int rc;
+
+	/* an instance that appeared after the process walk is not in this snapshot */
+	if (!at)
+		return 0;
+	in = &c->r->programs[at->prog].inst[at->inst];
+	if (in->health_known)
+		return 0;
+	rc = report_health_apply(in, h);
+	if (rc < 0) {
+		c->err = rc;
+		return 1;
+	}
+	return 0;
 }
 
 /* The state of a history row: task state names as they are; a program-style ending mapped. */
@@ -236,49 +340,11 @@ static int rep_in_window(const struct rep_ctx *c, const struct vigil_task_info *
 	       info->submitted_at_ms >= since;
 }
 
-static size_t rep_id_hash(const char *s)
-{
-	size_t h = 5381;
-
-	while (*s)
-		h = h * 33 ^ (unsigned char)*s++;
-	return h;
-}
-
 /* 1 when id was listed already, else 0 (and it is remembered); -ENOMEM. The core and the store
  * may both know a task, and a store may keep one row per attempt. */
 static int rep_seen(struct rep_ctx *c, const char *id)
 {
-	size_t i;
-
-	if (c->nids * 2 >= c->ids_cap) {
-		size_t ncap = c->ids_cap ? c->ids_cap * 2 : 64;
-		char **n = calloc(ncap, sizeof *n);
-
-		if (!n)
-			return -ENOMEM;
-		for (i = 0; i < c->ids_cap; i++) {
-			size_t j;
-
-			if (!c->ids[i])
-				continue;
-			for (j = rep_id_hash(c->ids[i]) & (ncap - 1); n[j];
-			     j = (j + 1) & (ncap - 1))
-				;
-			n[j] = c->ids[i];
-		}
-		free(c->ids);
-		c->ids = n;
-		c->ids_cap = ncap;
-	}
-	for (i = rep_id_hash(id) & (c->ids_cap - 1); c->ids[i]; i = (i + 1) & (c->ids_cap - 1))
-		if (strcmp(c->ids[i], id) == 0)
-			return 1;
-	c->ids[i] = strdup(id);
-	if (!c->ids[i])
-		return -ENOMEM;
-	c->nids++;
-	return 0;
+	return rep_map_put(&c->ids, id, 0, 0);
 }
 
 static int rep_task_cb(const struct vigil_task_info *info, void *arg)
@@ -400,7 +466,7 @@ static void rep_collect_tasks(struct rep_ctx *c)
 		};
 		/* room for the tasks the core listed (the store knows them too) and one more than
 		 * fits, so that a full list is known to be truncated */
-		uint64_t limit = (uint64_t)c->max_tasks + c->nids + 1;
+		uint64_t limit = (uint64_t)c->max_tasks + c->ids.n + 1;
 
 		q.limit = limit > UINT32_MAX ? UINT32_MAX : (uint32_t)limit;
 		rc = h->history_query(&q, rep_history_cb, c);
@@ -521,13 +587,11 @@ static void rep_collect_supervisor(struct rep_ctx *c)
 	r->abi_major = h->abi_major;
 	r->abi_minor = h->abi_minor;
 	r->pid = (int32_t)getpid();
-	/* /proc before the tracker's supervisor.started: that one is published again by a
-	 * re-exec, which keeps the process (and every child) running */
+	/* the process's start, not supervisor.started: a re-exec publishes that one again but
+	 * keeps the process (and every child) running */
 	r->started_ms = c->opt->started_ms;
 	if (r->started_ms <= 0)
 		r->started_ms = rep_proc_started_ms();
-	if (r->started_ms <= 0 && c->opt->tracker)
-		r->started_ms = report_tracker_started(c->opt->tracker);
 }
 
 struct report *report_collect(const struct vigil_host *host, const struct report_options *opt,
@@ -560,13 +624,15 @@ struct report *report_collect(const struct vigil_host *host, const struct report
 		host->plugin_foreach(rep_plugin_cb, &c);
 	if (!c.err)
 		host->proc_foreach(NULL, rep_proc_cb, &c);
+	/* a core without health records: alerts and violations stay unknown */
+	if (!c.err && REP_HAS(host, health_foreach))
+		host->health_foreach(NULL, rep_health_cb, &c);
 	if (!c.err)
 		rep_collect_tasks(&c);
 	if (!c.err)
 		rep_collect_stats(&c);
-	for (size_t i = 0; i < c.ids_cap; i++)
-		free(c.ids[i]);
-	free(c.ids);
+	rep_map_free(&c.ids);
+	rep_map_free(&c.inst);
 	if (c.err) {
 		report_free(r);
 		*err = c.err;

@@ -115,16 +115,15 @@ static json_t *rep_j_instance(struct rep_jw *w, const struct report *r,
 	rep_j_set(w, o, "last_exit", last);
 	rep_j_set(w, o, "cpu_pct", rep_j_real(in->cpu_pct));
 	rep_j_set(w, o, "rss_bytes", rep_j_int(in->rss_bytes >= 0, in->rss_bytes));
-	if (in->health >= 0 || in->trend) {
+	if (in->health >= 0) {
 		health = json_object();
-		rep_j_set(w, health, "score", rep_j_int(in->health >= 0, in->health));
+		rep_j_set(w, health, "score", json_integer(in->health));
 		rep_j_set(w, health, "level",
-		          in->health >= 0 ? json_string(report_health_level(in->health))
-		                          : json_null());
+		          json_string(in->level ? in->level : report_health_level(in->health)));
 		rep_j_set(w, health, "trend", rep_j_str(in->trend));
 	}
 	rep_j_set(w, o, "health", health);
-	if (in->tracked) {
+	if (in->health_known) {
 		uint64_t total = 0;
 
 		alerts = json_array();
@@ -143,7 +142,7 @@ static json_t *rep_j_instance(struct rep_jw *w, const struct report *r,
 
 			total += in->violations[i].count;
 			rep_j_set(w, v, "name", rep_j_str(in->violations[i].name));
-			rep_j_set(w, v, "source", rep_j_str(in->violations[i].source));
+			rep_j_set(w, v, "source", json_string("limit"));
 			rep_j_set(w, v, "count", json_integer((json_int_t)in->violations[i].count));
 		}
 		rep_j_set(w, viol, "total", json_integer((json_int_t)total));

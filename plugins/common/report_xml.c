@@ -143,15 +143,13 @@ static void rep_x_instance(struct rep_xw *w, xmlNodePtr prog, const struct repor
 		if (in->rss_bytes >= 0)
 			rep_x_i64(w, e, "rssBytes", in->rss_bytes);
 	}
-	if (in->health >= 0 || in->trend) {
+	if (in->health >= 0) {
 		e = rep_x_node(w, n, "health");
-		if (in->health >= 0) {
-			rep_x_i64(w, e, "score", in->health);
-			rep_x_attr(w, e, "level", report_health_level(in->health));
-		}
+		rep_x_i64(w, e, "score", in->health);
+		rep_x_attr(w, e, "level", in->level ? in->level : report_health_level(in->health));
 		rep_x_attr(w, e, "trend", in->trend);
 	}
-	if (in->tracked) {
+	if (in->health_known) {
 		uint64_t total = 0;
 
 		e = rep_x_node(w, n, "alerts");
@@ -170,7 +168,7 @@ static void rep_x_instance(struct rep_xw *w, xmlNodePtr prog, const struct repor
 			xmlNodePtr v = rep_x_node(w, e, "violation");
 
 			rep_x_attr(w, v, "name", in->violations[i].name);
-			rep_x_attr(w, v, "source", in->violations[i].source);
+			rep_x_attr(w, v, "source", "limit");
 			rep_x_u64(w, v, "count", in->violations[i].count);
 		}
 	}

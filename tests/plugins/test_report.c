@@ -1,5 +1,5 @@
 /* test_report.c — the report (XML, JSON, schema, XSLT) and frontend_xmlreport.so's atomic writer,
- * driven through the fake host with hostile names. */
+ * driven through the fake host with hostile names, messages and health records. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +27,7 @@
 /* The report and the plugin are compiled into the test, as one translation unit. */
 #include "../../plugins/common/report.c"
 #include "../../plugins/common/report_collect.c"
-#include "../../plugins/common/report_track.c"
+#include "../../plugins/common/report_health.c"
 #include "../../plugins/common/report_xml.c"
 #include "../../plugins/common/report_json.c"
 #include "../../plugins/frontends/xmlreport/xr_write.c"
@@ -593,13 +593,11 @@ static void assert_xmllint(const char *buf, size_t len)
 	tmpdir_rm(dir);
 }
 
-static char *render(enum report_format fmt, int64_t since_ms, uint32_t max_tasks,
-                    const struct report_tracker *tracker, size_t *len)
+static char *render(enum report_format fmt, int64_t since_ms, uint32_t max_tasks, size_t *len)
 {
 	struct report_options opt = {.format = fmt,
 	                             .since_ms = since_ms,
 	                             .max_tasks = max_tasks,
-	                             .tracker = tracker,
 	                             .started_ms = WALL0 - 7200000};
 	int err = 0;
 	char *doc = report_render(&fh.host, &opt, len, &err);
@@ -674,7 +672,7 @@ START_TEST(xml_hostile_validates)
 	xmlDocPtr doc;
 
 	host_up();
-	buf = render(REPORT_XML, 0, 0, NULL, &len);
+	buf = render(REPORT_XML, 0, 0, &len);
 	doc = parse_valid(buf, len);
 	assert_xmllint(buf, len);
 
@@ -733,9 +731,16 @@ START_TEST(xml_hostile_validates)
 	assert_xstr(doc, "//v:instance[@name='web.1']/v:health/@level", "critical");
 	ck_assert_int_eq(xcount(doc, "//v:instance[@name='web.1']/v:metrics"), 0);
 	ck_assert_int_eq(xcount(doc, "//v:program[2]/v:instance/@index"), 0);
-	ck_assert_int_eq(xcount(doc, "//v:program[2]/v:instance/*"), 0); /* nothing known */
-	/* without a tracker, alerts and violations are unknown, not empty */
-	ck_assert_int_eq(xcount(doc, "//v:alerts | //v:violations"), 0);
+	/* the core has a health record of each instance with nothing in it: known to have no
+	 * alerts and no violations (empty, not absent), and the process table's score stays */
+	ck_assert_int_eq(xcount(doc, "//v:program[2]/v:instance/*[not(self::v:alerts or "
+	                             "self::v:violations)]"),
+	                 0); /* nothing else known */
+	ck_assert_int_eq(xcount(doc, "//v:instance/v:alerts"), 3);
+	ck_assert_int_eq(xcount(doc, "//v:alerts/*"), 0);
+	ck_assert_int_eq(xcount(doc, "//v:instance/v:violations[@total='0']"), 3);
+	ck_assert_int_eq(xcount(doc, "//v:violations/*"), 0);
+	ck_assert_int_eq(xcount(doc, "//v:health/@trend"), 0);
 
 	/* tasks: the core's and the store's, each once, newest first */
 	assert_xstr(doc, "//v:tasks/@count", "7");
@@ -859,7 +864,7 @@ START_TEST(window_and_cap)
 	xmlDocPtr doc;
 
 	host_up();
-	buf = render(REPORT_XML, since, 0, NULL, &len);
+	buf = render(REPORT_XML, since, 0, &len);
 	doc = parse_valid(buf, len);
 	/* t-old ended before the window, h-3 started before it */
 	assert_xstr(doc, "//v:tasks/@count", "5");
@@ -873,7 +878,7 @@ START_TEST(window_and_cap)
 
 	/* a cap: the newest the core holds first, then the list says it is cut */
 	history_rows_given = 0;
-	buf = render(REPORT_XML, 0, 2, NULL, &len);
+	buf = render(REPORT_XML, 0, 2, &len);
 	doc = parse_valid(buf, len);
 	assert_xstr(doc, "//v:tasks/@count", "2");
 	assert_xstr(doc, "//v:tasks/@truncated", "true");
@@ -896,7 +901,7 @@ START_TEST(store_without_history)
 	host_up();
 	/* the store says it cannot: the core's tasks only, and it says so */
 	history_rc = stats_rc = -ENOSYS;
-	buf = render(REPORT_XML, 0, 0, NULL, &len);
+	buf = render(REPORT_XML, 0, 0, &len);
 	doc = parse_valid(buf, len);
 	assert_xstr(doc, "//v:tasks/@history", "unavailable");
 	assert_xstr(doc, "//v:tasks/@count", "4");
@@ -907,7 +912,7 @@ START_TEST(store_without_history)
 
 	/* a failing store */
 	history_rc = stats_rc = -EIO;
-	buf = render(REPORT_XML, 0, 0, NULL, &len);
+	buf = render(REPORT_XML, 0, 0, &len);
 	doc = parse_valid(buf, len);
 	assert_xstr(doc, "//v:tasks/@history", "failed");
 	assert_xstr(doc, "//v:statistics/@available", "false");
@@ -917,7 +922,7 @@ START_TEST(store_without_history)
 	/* an older core whose host table ends before the task functions */
 	history_rc = stats_rc = 0;
 	fh.host.size = (uint32_t)offsetof(struct vigil_host, history_query);
-	buf = render(REPORT_JSON, 0, 0, NULL, &len);
+	buf = render(REPORT_JSON, 0, 0, &len);
 	{
 		json_error_t jerr;
 		json_t *j = json_loads(buf, 0, &jerr);
@@ -956,8 +961,8 @@ START_TEST(json_same_content)
 	long ninst = 0;
 
 	host_up();
-	xbuf = render(REPORT_XML, 0, 0, NULL, &xlen);
-	jbuf = render(REPORT_JSON, 0, 0, NULL, &jlen);
+	xbuf = render(REPORT_XML, 0, 0, &xlen);
+	jbuf = render(REPORT_JSON, 0, 0, &jlen);
 	doc = parse_valid(xbuf, xlen);
 	j = json_loads(jbuf, JSON_REJECT_DUPLICATES, &jerr);
 	ck_assert_msg(j, "the JSON report does not parse: %s (line %d)", jerr.text, jerr.line);
@@ -1018,162 +1023,261 @@ START_TEST(json_same_content)
 }
 END_TEST
 
-/* ===================================== the tracker ===================================== */
+/* ================================ health, alerts, violations ================================ */
 
-static void track_alert(struct report_tracker *t, uint32_t type, const char *subject,
-                        const char *alert, const char *severity, const char *message)
+/* The core's health records (host->health_foreach), hostile where text can be. */
+static const struct vigil_alert_info web0_alerts[] = {
+    {.alert = "memory-high",
+     .severity = "critical",
+     .message = "rss " HOSTILE,
+     .since_ms = WALL0 - 5000},
+    /* an id full of markup, a severity the schema does not know, no message */
+    {.alert = "cpu<&>\"\xff", .severity = "bogus", .message = NULL, .since_ms = 0},
+};
+
+static const struct vigil_alert_info odd_alerts[] = {
+    {.alert = "]]>", .severity = "emergency", .message = HOSTILE, .since_ms = WALL0 - 1},
+};
+
+static const struct vigil_health_info health_recs[] = {
+    {.size = sizeof(struct vigil_health_info),
+     .name = "web.0",
+     .score = 64, /* the process table says 85: the record is the newer word */
+     .level = "degraded",
+     .trend = "degrading",
+     .memory_penalty = 20,
+     .memory_exhaustion_ms = 600000,
+     .alerts = web0_alerts,
+     .nalerts = 2,
+     .alerts_raised = 5,
+     .violations = 6,
+     .violations_memory = 2,
+     .violations_runtime = 1,
+     .violations_nproc = 3,
+     .last_violation_ms = WALL0 - 2000},
+    /* never scored: whatever level or trend it holds is not written, the process table's
+     * score (15) stays; one limit violated */
+    {.size = sizeof(struct vigil_health_info),
+     .name = "web.1",
+     .score = -1,
+     .level = "healthy",
+     .trend = "improving",
+     .memory_exhaustion_ms = -1,
+     .violations = 4,
+     .violations_cpu = 4,
+     .last_violation_ms = WALL0 - 3000},
+    /* found by the raw, hostile name; a level and a trend the schema does not know */
+    {.size = sizeof(struct vigil_health_info),
+     .name = "odd\xff<&>\"'",
+     .score = 50,
+     .level = "so-so",
+     .trend = "sideways",
+     .memory_exhaustion_ms = -1,
+     .alerts = odd_alerts,
+     .nalerts = 1,
+     .alerts_raised = 1,
+     .violations = 1,
+     .violations_nofile = 1},
+};
+#define NHEALTH (sizeof health_recs / sizeof health_recs[0])
+
+static json_t *json_instance(json_t *j, size_t prog, size_t inst)
 {
-	struct vigil_ev_alert a = {.hdr = {.type = type,
-	                                   .size = sizeof a,
-	                                   .subject = subject,
-	                                   .time_us = (WALL0 - 5000) * 1000},
-	                           .alert = alert,
-	                           .severity = severity,
-	                           .message = message};
+	json_t *p = json_array_get(json_object_get(j, "programs"), prog);
 
-	report_tracker_event(t, &a.hdr);
+	ck_assert_ptr_nonnull(p);
+	return json_array_get(json_object_get(p, "instances"), inst);
 }
 
-static void track_limit(struct report_tracker *t, const char *subject, const char *limit,
-                        uint32_t count)
+static void assert_json_clean(json_t *o, const char *key, const char *raw)
 {
-	struct vigil_ev_limit_violated l = {
-	    .hdr = {.type = VIGIL_EV_LIMIT_VIOLATED, .size = sizeof l, .subject = subject},
-	    .limit = limit,
-	    .value = 2,
-	    .max = 1,
-	    .action = "alert",
-	    .count = count};
+	char *want = report_text_clean(raw);
 
-	report_tracker_event(t, &l.hdr);
+	ck_assert_msg(jstr(o, key) && strcmp(jstr(o, key), want) == 0, "%s: got '%s', want '%s'",
+	              key, jstr(o, key) ? jstr(o, key) : "(null)", want);
+	free(want);
 }
 
-static void track_health(struct report_tracker *t, const char *subject, const char *trend)
+static json_int_t jint(json_t *o, const char *key)
 {
-	struct vigil_ev_health_changed h = {
-	    .hdr = {.type = VIGIL_EV_HEALTH_CHANGED, .size = sizeof h, .subject = subject},
-	    .score = 50,
-	    .previous = 80,
-	    .level = "degraded",
-	    .trend = trend};
+	json_t *v = json_object_get(o, key);
 
-	report_tracker_event(t, &h.hdr);
+	ck_assert_msg(json_is_integer(v), "%s is not an integer", key);
+	return json_integer_value(v);
 }
 
-START_TEST(tracker_alerts_trend_violations)
+START_TEST(health_records_xml)
 {
-	struct report_tracker *t = report_tracker_new();
-	struct vigil_ev_supervisor_started st = {.hdr = {.type = VIGIL_EV_SUPERVISOR_STARTED,
-	                                                 .size = sizeof st,
-	                                                 .time_us = (WALL0 - 60000) * 1000},
-	                                         .pid = 1};
-	struct vigil_ev_health_changed shorty = {.hdr = {.type = VIGIL_EV_HEALTH_CHANGED,
-	                                                 .size = sizeof(struct vigil_event),
-	                                                 .subject = "web.1"}};
-	struct report_options opt = {.format = REPORT_XML, .tracker = t};
-	struct vigil_filter f;
 	size_t len;
 	char *buf;
-	int err = 0;
 	xmlDocPtr doc;
-	json_t *j, *inst;
-
-	memset(&f, 0, sizeof f);
-	report_tracker_filter(&f);
-	ck_assert(f.types[0] & (UINT64_C(1) << VIGIL_EV_ALERT_RAISED));
-	ck_assert(f.types[0] & (UINT64_C(1) << VIGIL_EV_LIMIT_VIOLATED));
-	ck_assert(!(f.types[0] & (UINT64_C(1) << VIGIL_EV_METRICS_SAMPLE)));
 
 	host_up();
-	report_tracker_event(t, &st.hdr);
-	track_health(t, "web.0", "degrading");
-	track_health(t, "web.1", "sideways"); /* not a trend the schema knows: none */
-	report_tracker_event(t, &shorty.hdr); /* too short to read: ignored */
-	track_alert(t, VIGIL_EV_ALERT_RAISED, "web.0", "memory-high", "critical", HOSTILE);
-	track_alert(t, VIGIL_EV_ALERT_RAISED, "web.0", "cpu<&>", "bogus", "x");
-	track_alert(t, VIGIL_EV_ALERT_RAISED, "web.0", "memory-high", "emergency", "again");
-	track_alert(t, VIGIL_EV_ALERT_CLEARED, "web.0", "cpu<&>", "bogus", NULL);
-	track_limit(t, "web.0", "memory", 3);
-	track_limit(t, "web.1", "cpu", 0);
-	track_limit(t, "web.1", "cpu", 0);
-	track_alert(t, VIGIL_EV_ALERT_RAISED, "t-123", "other", "warning", "a task's alert");
-
-	buf = report_render(&fh.host, &opt, &len, &err);
-	ck_assert_ptr_nonnull(buf);
+	fh.health = health_recs;
+	fh.nhealth = NHEALTH;
+	buf = render(REPORT_XML, 0, 0, &len);
 	doc = parse_valid(buf, len);
-	/* the daemon's start comes from /proc (a re-exec publishes supervisor.started again);
-	 * the tracker's is the fallback */
-	ck_assert_int_eq(report_tracker_started(t), WALL0 - 60000);
-	ck_assert_int_eq(xcount(doc, "//v:supervisor/@started"), 1);
+	assert_xmllint(buf, len);
+
+	/* web.0: score, level and trend from the record */
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:health/@score", "64");
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:health/@level", "degraded");
 	assert_xstr(doc, "//v:instance[@name='web.0']/v:health/@trend", "degrading");
-	ck_assert_int_eq(xcount(doc, "//v:instance[@name='web.1']/v:health/@trend"), 0);
-	ck_assert_int_eq(xcount(doc, "//v:instance[@name='web.0']/v:alerts/v:alert"), 1);
-	assert_xstr(doc, "//v:instance[@name='web.0']/v:alerts/v:alert/@id", "memory-high");
-	assert_xstr(doc, "//v:instance[@name='web.0']/v:alerts/v:alert/@severity", "emergency");
-	assert_xstr(doc, "//v:instance[@name='web.0']/v:alerts/v:alert/@since",
+	/* the active alerts, in the core's order, hostile text cleaned */
+	ck_assert_int_eq(xcount(doc, "//v:instance[@name='web.0']/v:alerts/v:alert"), 2);
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:alerts/v:alert[1]/@id", "memory-high");
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:alerts/v:alert[1]/@severity", "critical");
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:alerts/v:alert[1]/@since",
 	            "2023-11-14T22:13:15.000Z");
-	assert_xstr(doc, "//v:instance[@name='web.0']/v:alerts/v:alert", "again");
-	/* memory-high raised twice, cpu<&> once, the memory limit 3 times */
+	assert_xclean(doc, "//v:instance[@name='web.0']/v:alerts/v:alert[1]", "rss " HOSTILE);
+	assert_xclean(doc, "//v:instance[@name='web.0']/v:alerts/v:alert[2]/@id", "cpu<&>\"\xff");
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:alerts/v:alert[2]/@severity", "warning");
+	ck_assert_int_eq(xcount(doc, "//v:instance[@name='web.0']/v:alerts/v:alert[2]/@since"), 0);
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:alerts/v:alert[2]", "");
+	/* the violated limits only, from the per-limit counters, all of source "limit" */
 	assert_xstr(doc, "//v:instance[@name='web.0']/v:violations/@total", "6");
-	assert_xstr(doc,
-	            "//v:instance[@name='web.0']/v:violations/v:violation[@name='memory']/@count",
-	            "3");
-	assert_xstr(doc,
-	            "//v:instance[@name='web.0']/v:violations/v:violation[@source='alert' and "
-	            "@name='memory-high']/@count",
-	            "2");
-	assert_xstr(doc,
-	            "//v:instance[@name='web.0']/v:violations/v:violation[@name='cpu<&>']/@source",
-	            "alert");
-	assert_xstr(doc, "//v:instance[@name='web.1']/v:violations/@total", "2");
-	/* known to have none: empty, not absent */
-	ck_assert_int_eq(xcount(doc, "//v:program[2]/v:instance/v:alerts"), 1);
-	ck_assert_int_eq(xcount(doc, "//v:program[2]/v:instance/v:alerts/*"), 0);
-	assert_xstr(doc, "//v:program[2]/v:instance/v:violations/@total", "0");
+	ck_assert_int_eq(xcount(doc, "//v:instance[@name='web.0']/v:violations/v:violation"), 3);
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:violations/v:violation[1]/@name", "memory");
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:violations/v:violation[1]/@count", "2");
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:violations/v:violation[2]/@name",
+	            "runtime");
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:violations/v:violation[3]/@name", "nproc");
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:violations/v:violation[3]/@count", "3");
+	ck_assert_int_eq(xcount(doc, "//v:violation[@source!='limit']"), 0);
+	ck_assert_int_eq(xcount(doc, "//v:violation[@count='0']"), 0);
+
+	/* web.1: not scored by the record; the process table's score, no trend */
+	assert_xstr(doc, "//v:instance[@name='web.1']/v:health/@score", "15");
+	assert_xstr(doc, "//v:instance[@name='web.1']/v:health/@level", "critical");
+	ck_assert_int_eq(xcount(doc, "//v:instance[@name='web.1']/v:health/@trend"), 0);
+	ck_assert_int_eq(xcount(doc, "//v:instance[@name='web.1']/v:alerts"), 1);
+	ck_assert_int_eq(xcount(doc, "//v:instance[@name='web.1']/v:alerts/*"), 0);
+	assert_xstr(doc, "//v:instance[@name='web.1']/v:violations/@total", "4");
+	assert_xstr(doc, "//v:instance[@name='web.1']/v:violations/v:violation/@name", "cpu");
+
+	/* the hostile-named instance: matched by its raw name; an unknown level is derived from
+	 * the score, an unknown trend left out */
+	assert_xstr(doc, "//v:program[2]/v:instance/v:health/@score", "50");
+	assert_xstr(doc, "//v:program[2]/v:instance/v:health/@level", "degraded");
+	ck_assert_int_eq(xcount(doc, "//v:program[2]/v:instance/v:health/@trend"), 0);
+	assert_xstr(doc, "//v:program[2]/v:instance/v:alerts/v:alert/@id", "]]>");
+	assert_xstr(doc, "//v:program[2]/v:instance/v:alerts/v:alert/@severity", "emergency");
+	assert_xclean(doc, "//v:program[2]/v:instance/v:alerts/v:alert", HOSTILE);
+	assert_xstr(doc, "//v:program[2]/v:instance/v:violations/v:violation/@name", "nofile");
+
+	/* none of the raw bytes made it through */
+	ck_assert_ptr_null(strstr(buf, "\x01"));
+	ck_assert_ptr_null(strstr(buf, "\xff"));
+	ck_assert_ptr_null(strstr(buf, "\x1b"));
 	xmlFreeDoc(doc);
 	free(buf);
-
-	opt.format = REPORT_JSON;
-	buf = report_render(&fh.host, &opt, &len, &err);
-	ck_assert_ptr_nonnull(buf);
-	j = json_loads(buf, 0, NULL);
-	ck_assert_ptr_nonnull(j);
-	inst = json_array_get(
-	    json_object_get(json_array_get(json_object_get(j, "programs"), 0), "instances"), 0);
-	ck_assert_uint_eq(json_array_size(json_object_get(inst, "alerts")), 1);
-	ck_assert_str_eq(jstr(json_array_get(json_object_get(inst, "alerts"), 0), "severity"),
-	                 "emergency");
-	ck_assert_int_eq(
-	    json_integer_value(json_object_get(json_object_get(inst, "violations"), "total")), 6);
-	ck_assert_str_eq(jstr(json_object_get(inst, "health"), "trend"), "degrading");
-	json_decref(j);
-	free(buf);
-	report_tracker_free(t);
 	host_down();
 }
 END_TEST
 
-START_TEST(tracker_bounded)
+START_TEST(health_records_json)
 {
-	struct report_tracker *t = report_tracker_new();
-	char name[32];
+	size_t len;
+	char *buf;
+	json_error_t jerr;
+	json_t *j, *inst, *alerts, *viol, *items;
 
-	for (int i = 0; i < REPORT_TRACK_MAX + 100; i++) {
-		snprintf(name, sizeof name, "task-%d", i);
-		track_alert(t, VIGIL_EV_ALERT_RAISED, name, "a", "warning", "m");
-	}
-	ck_assert_uint_eq(t->n, REPORT_TRACK_MAX);
-	ck_assert_ptr_null(rep_find(t, "task-0")); /* the least recently updated went first */
-	ck_assert_ptr_nonnull(rep_find(t, "task-4195"));
-	/* many alerts of one subject: bounded too */
-	for (int i = 0; i < 500; i++) {
-		snprintf(name, sizeof name, "alert-%d", i);
-		track_alert(t, VIGIL_EV_ALERT_RAISED, "web.0", name, "warning", "m");
-	}
-	ck_assert_uint_le(rep_find(t, "web.0")->nalerts, REP_ALERTS_MAX);
-	ck_assert_uint_le(rep_find(t, "web.0")->nviol, REP_VIOL_MAX);
-	report_tracker_free(t);
-	report_tracker_free(NULL);
+	host_up();
+	fh.health = health_recs;
+	fh.nhealth = NHEALTH;
+	buf = render(REPORT_JSON, 0, 0, &len);
+	j = json_loads(buf, JSON_REJECT_DUPLICATES, &jerr);
+	ck_assert_msg(j, "the JSON report does not parse: %s (line %d)", jerr.text, jerr.line);
+
+	inst = json_instance(j, 0, 0);
+	ck_assert_str_eq(jstr(inst, "name"), "web.0");
+	ck_assert_int_eq(jint(json_object_get(inst, "health"), "score"), 64);
+	ck_assert_str_eq(jstr(json_object_get(inst, "health"), "level"), "degraded");
+	ck_assert_str_eq(jstr(json_object_get(inst, "health"), "trend"), "degrading");
+	alerts = json_object_get(inst, "alerts");
+	ck_assert_uint_eq(json_array_size(alerts), 2);
+	ck_assert_str_eq(jstr(json_array_get(alerts, 0), "id"), "memory-high");
+	ck_assert_str_eq(jstr(json_array_get(alerts, 0), "severity"), "critical");
+	ck_assert_str_eq(jstr(json_array_get(alerts, 0), "since"), "2023-11-14T22:13:15.000Z");
+	assert_json_clean(json_array_get(alerts, 0), "message", "rss " HOSTILE);
+	assert_json_clean(json_array_get(alerts, 1), "id", "cpu<&>\"\xff");
+	ck_assert_str_eq(jstr(json_array_get(alerts, 1), "severity"), "warning");
+	ck_assert_ptr_null(jstr(json_array_get(alerts, 1), "since"));
+	ck_assert_ptr_null(jstr(json_array_get(alerts, 1), "message"));
+	viol = json_object_get(inst, "violations");
+	ck_assert_int_eq(jint(viol, "total"), 6);
+	items = json_object_get(viol, "items");
+	ck_assert_uint_eq(json_array_size(items), 3);
+	ck_assert_str_eq(jstr(json_array_get(items, 0), "name"), "memory");
+	ck_assert_str_eq(jstr(json_array_get(items, 0), "source"), "limit");
+	ck_assert_int_eq(jint(json_array_get(items, 0), "count"), 2);
+	ck_assert_str_eq(jstr(json_array_get(items, 2), "name"), "nproc");
+
+	inst = json_instance(j, 0, 1);
+	ck_assert_int_eq(jint(json_object_get(inst, "health"), "score"), 15);
+	ck_assert_ptr_null(jstr(json_object_get(inst, "health"), "trend"));
+	ck_assert(json_is_array(json_object_get(inst, "alerts")));
+	ck_assert_uint_eq(json_array_size(json_object_get(inst, "alerts")), 0);
+	ck_assert_int_eq(jint(json_object_get(inst, "violations"), "total"), 4);
+
+	inst = json_instance(j, 1, 0);
+	assert_json_clean(inst, "name", "odd\xff<&>\"'");
+	ck_assert_str_eq(jstr(json_object_get(inst, "health"), "level"), "degraded");
+	alerts = json_object_get(inst, "alerts");
+	ck_assert_str_eq(jstr(json_array_get(alerts, 0), "id"), "]]>");
+	assert_json_clean(json_array_get(alerts, 0), "message", HOSTILE);
+	ck_assert_ptr_null(strstr(buf, "\xff"));
+	json_decref(j);
+	free(buf);
+	host_down();
+}
+END_TEST
+
+/* A core without health records (an older host table, or none given): alerts and violations
+ * are unknown, left out (null in JSON), not written as empty. */
+START_TEST(health_unknown_without_records)
+{
+	struct vigil_health_info shorty = health_recs[0];
+	size_t len;
+	char *buf;
+	xmlDocPtr doc;
+	json_t *j;
+
+	host_up();
+	fh.health = health_recs;
+	fh.nhealth = NHEALTH;
+	fh.host.size = (uint32_t)offsetof(struct vigil_host, health_foreach);
+	buf = render(REPORT_XML, 0, 0, &len);
+	doc = parse_valid(buf, len);
+	ck_assert_int_eq(xcount(doc, "//v:alerts | //v:violations"), 0);
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:health/@score", "85"); /* the table's */
+	ck_assert_int_eq(xcount(doc, "//v:health/@trend"), 0);
+	xmlFreeDoc(doc);
+	free(buf);
+	fh.host.size = sizeof fh.host;
+
+	fh.host.health_foreach = NULL;
+	buf = render(REPORT_JSON, 0, 0, &len);
+	j = json_loads(buf, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert(json_is_null(json_object_get(json_instance(j, 0, 0), "alerts")));
+	ck_assert(json_is_null(json_object_get(json_instance(j, 0, 0), "violations")));
+	json_decref(j);
+	free(buf);
+
+	/* a record shorter than this version's struct is not read: that instance is unknown */
+	fh.host.health_foreach = vigil_fake_health_foreach_;
+	shorty.size = (uint32_t)offsetof(struct vigil_health_info, violations_memory);
+	fh.health = &shorty;
+	fh.nhealth = 1;
+	buf = render(REPORT_XML, 0, 0, &len);
+	doc = parse_valid(buf, len);
+	ck_assert_int_eq(xcount(doc, "//v:instance[@name='web.0']/v:alerts"), 0);
+	assert_xstr(doc, "//v:instance[@name='web.0']/v:health/@score", "85");
+	ck_assert_int_eq(xcount(doc, "//v:instance[@name='web.1']/v:alerts"), 1);
+	xmlFreeDoc(doc);
+	free(buf);
+	host_down();
 }
 END_TEST
 
@@ -1218,7 +1322,9 @@ START_TEST(schema_extension_rules)
 	xmlNsPtr later;
 
 	host_up();
-	buf = render(REPORT_XML, 0, 0, NULL, &len);
+	fh.health = health_recs;
+	fh.nhealth = NHEALTH;
+	buf = render(REPORT_XML, 0, 0, &len);
 
 	/* what a later 1.x may add: elements of its own namespace at the ends, attributes */
 	doc = parse_valid(buf, len);
@@ -1231,6 +1337,16 @@ START_TEST(schema_extension_rules)
 	    xmlNewProp(first(doc, "//v:instance"), BAD_CAST "cgroup", BAD_CAST "/a"));
 	ck_assert_ptr_nonnull(xmlNewProp(first(doc, "//v:group"), BAD_CAST "p99Ms", BAD_CAST "1"));
 	ck_assert_msg(validates(doc), "a 1.x extension must validate");
+	xmlFreeDoc(doc);
+
+	/* what earlier reports wrote still validates: a violation counted per alert id */
+	doc = parse_valid(buf, len);
+	n = first(doc, "//v:violation");
+	xmlSetProp(n, BAD_CAST "source", BAD_CAST "alert");
+	xmlSetProp(n, BAD_CAST "name", BAD_CAST "memory-high");
+	ck_assert_msg(validates(doc), "source=\"alert\" must stay valid");
+	xmlSetProp(n, BAD_CAST "source", BAD_CAST "bus");
+	ck_assert(!validates(doc));
 	xmlFreeDoc(doc);
 
 	/* what it may not: new elements of this namespace, values outside the enumerations,
@@ -1280,7 +1396,9 @@ START_TEST(xslt_to_html)
 	ck_assert_str_eq((const char *)xmlDocGetRootElement(style)->ns->href,
 	                 "http://www.w3.org/1999/XSL/Transform");
 	host_up();
-	buf = render(REPORT_XML, 0, 0, NULL, &len);
+	fh.health = health_recs;
+	fh.nhealth = NHEALTH;
+	buf = render(REPORT_XML, 0, 0, &len);
 	doc = parse_valid(buf, len);
 #ifdef VIGIL_HAVE_LIBXSLT
 	{
@@ -1305,6 +1423,11 @@ START_TEST(xslt_to_html)
 		ck_assert_ptr_null(strstr((char *)out, "<b>&amp;"));
 		ck_assert_ptr_nonnull(strstr((char *)out, "12.5%"));
 		ck_assert_ptr_nonnull(strstr((char *)out, "10.0 MiB"));
+		/* the health records: trend, alerts (markup in an id is text) and violations */
+		ck_assert_ptr_nonnull(strstr((char *)out, "64 (degrading)"));
+		ck_assert_ptr_nonnull(strstr((char *)out, "memory-high: rss "));
+		ck_assert_ptr_nonnull(strstr((char *)out, "cpu&lt;&amp;&gt;"));
+		ck_assert_ptr_nonnull(strstr((char *)out, "6 violations"));
 		xmlFree(out);
 		xmlFreeDoc(html);
 		xsltFreeStylesheet(ss); /* frees style */
@@ -1557,7 +1680,7 @@ START_TEST(plugin_reader_never_sees_a_partial_file)
 	host_up();
 	fh.state_dir = dir;
 	/* a first complete file, so that the reader always has one to open */
-	buf = render(REPORT_XML, 0, 0, NULL, &len);
+	buf = render(REPORT_XML, 0, 0, &len);
 	write_file(path, buf, len);
 	free(buf);
 	ck_assert_int_eq(pipe2(stop, O_CLOEXEC), 0);
@@ -1635,35 +1758,39 @@ START_TEST(plugin_write_failure_logged_once)
 }
 END_TEST
 
-START_TEST(plugin_json_and_tracker)
+START_TEST(plugin_json_with_health)
 {
 	const struct vigil_plugin *desc = vigil_plugin_entry_v1();
 	char *dir = tmpdir_new(), path[512];
 	struct vigil_ev_alert a = {
-	    .hdr = {.type = VIGIL_EV_ALERT_RAISED, .size = sizeof a, .subject = "web.0"},
-	    .alert = "memory-high",
+	    .hdr = {.type = VIGIL_EV_ALERT_RAISED, .size = sizeof a, .subject = "web.1"},
+	    .alert = "from-the-bus",
 	    .severity = "critical",
-	    .message = "rss 600M > 512M"};
+	    .message = "not the report's business"};
 	json_error_t jerr;
 	json_t *j, *inst;
 	struct xr *xr;
 
 	snprintf(path, sizeof path, "%s/report.json", dir);
 	host_up();
+	fh.health = health_recs;
+	fh.nhealth = NHEALTH;
 	ck_assert_int_eq(vigil_fake_cfg_set(&fh, "format", "json"), 0);
 	ck_assert_int_eq(vigil_fake_cfg_set(&fh, "mode", "0600"), 0);
 	xr = plugin_up(dir, path, "60s");
-	/* the plugin follows the bus for what the host tables do not hold */
-	ck_assert_int_eq(vigil_fake_deliver(&fh, &a.hdr), 1);
+	/* the plugin follows no bus events: alerts come from the core's health records */
+	ck_assert_int_eq(vigil_fake_deliver(&fh, &a.hdr), 0);
 	vigil_fake_advance(&fh, 2000);
 	wait_results(xr, 1);
 	j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	ck_assert_msg(j, "%s: %s", path, jerr.text);
 	ck_assert_uint_eq(json_array_size(json_object_get(j, "programs")), 2);
-	inst = json_array_get(
-	    json_object_get(json_array_get(json_object_get(j, "programs"), 0), "instances"), 0);
-	ck_assert_str_eq(jstr(json_array_get(json_object_get(inst, "alerts"), 0), "message"),
-	                 "rss 600M > 512M");
+	inst = json_instance(j, 0, 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(inst, "alerts")), 2);
+	assert_json_clean(json_array_get(json_object_get(inst, "alerts"), 0), "message",
+	                  "rss " HOSTILE);
+	ck_assert_int_eq(jint(json_object_get(inst, "violations"), "total"), 6);
+	ck_assert_uint_eq(json_array_size(json_object_get(json_instance(j, 0, 1), "alerts")), 0);
 	json_decref(j);
 	{
 		struct stat sb;
@@ -1745,15 +1872,16 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, window_and_cap);
 	tcase_add_test(tc, store_without_history);
 	tcase_add_test(tc, json_same_content);
-	tcase_add_test(tc, tracker_alerts_trend_violations);
-	tcase_add_test(tc, tracker_bounded);
+	tcase_add_test(tc, health_records_xml);
+	tcase_add_test(tc, health_records_json);
+	tcase_add_test(tc, health_unknown_without_records);
 	tcase_add_test(tc, schema_extension_rules);
 	tcase_add_test(tc, xslt_to_html);
 	tcase_add_test(tc, plugin_writes_atomically);
 	tcase_add_test(tc, plugin_stop_after_programs_released);
 	tcase_add_test(tc, plugin_reader_never_sees_a_partial_file);
 	tcase_add_test(tc, plugin_write_failure_logged_once);
-	tcase_add_test(tc, plugin_json_and_tracker);
+	tcase_add_test(tc, plugin_json_with_health);
 	tcase_add_test(tc, plugin_config_errors);
 	tcase_add_test(tc, atomic_write_helper);
 	suite_add_tcase(s, tc);

@@ -146,7 +146,6 @@ static void xr_generate(struct xr *xr, int at_stop)
 	struct report_options opt = {
 	    .format = xr->format,
 	    .max_tasks = xr->max_tasks,
-	    .tracker = xr->tracker,
 	};
 	struct report *r;
 	size_t len = 0;
@@ -183,13 +182,6 @@ static void xr_tick(void *arg)
 	xr_generate(arg, 0);
 }
 
-static void xr_on_event(const struct vigil_event *ev, void *arg)
-{
-	struct xr *xr = arg;
-
-	report_tracker_event(xr->tracker, ev);
-}
-
 /* The writer finished one or more documents: say what changed, once per change (a disk that
  * stays full is logged once, not every interval). */
 static void xr_on_result(int fd, uint32_t events, void *arg)
@@ -223,18 +215,9 @@ static void xr_on_result(int fd, uint32_t events, void *arg)
 static int xr_start(void *state)
 {
 	struct xr *xr = state;
-	struct vigil_filter filter;
 	uint64_t first = XR_FIRST_DELAY_MS;
 	int rc;
 
-	xr->tracker = report_tracker_new();
-	if (!xr->tracker)
-		return -ENOMEM;
-	memset(&filter, 0, sizeof filter);
-	report_tracker_filter(&filter);
-	xr->sub = xr->host->subscribe(xr->self, &filter, xr_on_event, xr);
-	if (!xr->sub)
-		return -ENOMEM;
 	xr->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (xr->efd < 0) {
 		rc = -errno;
@@ -283,12 +266,9 @@ static void xr_fini(void *state)
 	xr_writer_stop(xr); /* writes the last report first */
 	if (xr->watch)
 		xr->host->unwatch(xr->watch);
-	if (xr->sub)
-		xr->host->unsubscribe(xr->sub);
 	if (xr->efd >= 0)
 		close(xr->efd);
 	free(xr->pending);
-	report_tracker_free(xr->tracker);
 	pthread_cond_destroy(&xr->cv);
 	pthread_mutex_destroy(&xr->mu);
 	free(xr->path);

@@ -22,8 +22,6 @@ struct xr {
 	enum report_format format;
 
 	/* loop thread */
-	struct report_tracker *tracker;
-	struct vigil_sub *sub;
 	struct vigil_timer *timer;
 	struct vigil_watch *watch;
 	int failing;     /* the last write failed: logged once until one succeeds */
