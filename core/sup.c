@@ -580,13 +580,14 @@ void sup_step(struct proc *p, enum fsm_event ev)
 			p->ready_timer = NULL;
 		}
 	}
+	/* An automatic restart counts before process.starting says which attempt this is. */
+	if ((st.actions & FA_SPAWN) && (ev == FE_RESTART_NOW || ev == FE_TIMEOUT))
+		p->restarts++;
 	if ((st.actions & FA_PUBLISH) && (st.next != prev || ev == FE_SPAWNED))
 		sup_publish_state(p, ev);
 	if (st.next != prev)
 		probe_state_changed(p, prev);
 	if (st.actions & FA_SPAWN) {
-		if (ev == FE_RESTART_NOW || ev == FE_TIMEOUT)
-			p->restarts++;
 		do_spawn(p);
 		return;
 	}

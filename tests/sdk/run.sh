@@ -105,6 +105,9 @@ done
 for ex in $examples; do
 	[ -f "$PREFIX/share/vigil-1/examples/$ex/CMakeLists.txt" ] || fail "example $ex not installed"
 done
+for f in "$src"/sdk/schema/*; do
+	[ ! -e "$f" ] || [ -f "$PREFIX/share/vigil-1/${f##*/}" ] || fail "schema ${f##*/} not installed"
+done
 # The SDK needs nothing from the tree it was built in.
 if grep -rlF -e "$src" -e "$build" "$PREFIX"; then
 	fail "the installed files above name the source or build tree"

@@ -251,6 +251,17 @@ static void put_fields(struct buf *b, const struct vigil_event *ev)
 		kstr(b, "task_type", e->type);
 		kstr(b, "priority", vigil_priority_name(e->priority));
 		kint(b, "position", e->position);
+		kstr(b, "command", e->command);
+		break;
+	}
+	case VIGIL_EV_TASK_STARTED: {
+		const struct vigil_ev_task_started *e = (const void *)ev;
+		kstr(b, "pool", e->pool);
+		kstr(b, "name", e->name);
+		kstr(b, "task_type", e->type);
+		kint(b, "pid", e->pid);
+		kint(b, "attempt", e->attempt);
+		kint(b, "queued_ms", e->queued_ms);
 		break;
 	}
 	case VIGIL_EV_TASK_FINISHED: {
@@ -262,6 +273,8 @@ static void put_fields(struct buf *b, const struct vigil_event *ev)
 		kint(b, "exit_code", e->exit_code);
 		kint(b, "signal", e->signal);
 		kint(b, "duration_ms", e->duration_ms);
+		kint(b, "attempts", e->attempts);
+		kstr(b, "error", e->error);
 		break;
 	}
 	default:
@@ -454,7 +467,7 @@ static int jsonl_start(void *state)
 	    VIGIL_EV_CONFIG_REJECTED,    VIGIL_EV_PROCESS_STARTING,    VIGIL_EV_PROCESS_RUNNING,
 	    VIGIL_EV_PROCESS_READY,      VIGIL_EV_PROCESS_STOPPING,    VIGIL_EV_PROCESS_EXITED,
 	    VIGIL_EV_PROCESS_BACKOFF,    VIGIL_EV_PROCESS_FATAL,       VIGIL_EV_PROCESS_ADOPTED,
-	    VIGIL_EV_TASK_QUEUED,        VIGIL_EV_TASK_FINISHED,
+	    VIGIL_EV_TASK_QUEUED,        VIGIL_EV_TASK_STARTED,        VIGIL_EV_TASK_FINISHED,
 	};
 	struct jsonl *j = state;
 	struct vigil_filter f;
