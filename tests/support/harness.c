@@ -319,6 +319,53 @@ void vd_relaunch(struct vd *vd)
 	ck_assert_msg(r == -1, "vigild exited with %d before becoming ready", r);
 }
 
+int vd_halt(struct vd *vd)
+{
+	int status = 0;
+	ck_assert_int_gt(vd->pid, 0);
+	kill(vd->pid, SIGTERM);
+	int r = vd_wait_gone(vd->pid, 30000);
+	if (r < 0)
+		kill(vd->pid, SIGKILL);
+	waitpid(vd->pid, &status, 0);
+	ck_assert_msg(r == 0, "vigild did not exit within 30 s of SIGTERM");
+	vd->pid = -1;
+	close_events(vd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+const char *vd_rfc3339_now(char *buf, size_t len)
+{
+	static long long last_ms;
+	struct timespec ts;
+	long long ms;
+	/* Times are kept to the millisecond: wait for the next one rather than repeat one. */
+	do {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	} while (ms <= last_ms);
+	last_ms = ms;
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03dZ", (int)(ms % 1000));
+	return buf;
+}
+
+long long vd_parse_time_ms(const char *s)
+{
+	struct tm tm;
+	int ms = 0;
+	memset(&tm, 0, sizeof tm);
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	                 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) < 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (long long)timegm(&tm) * 1000 + ms;
+}
+
 void vd_rewrite_config(struct vd *vd, const char *body)
 {
 	FILE *f = fopen(vd->config, "w");
@@ -335,10 +382,12 @@ void vd_start(struct vd *vd, const char *body)
 	ck_assert_msg(r == -1, "vigild exited with %d before becoming ready", r);
 }
 
+/* type "task." (ending in a dot) selects every type it starts. */
 static int matches(json_t *ev, const char *type, const char *subject)
 {
 	const char *t = json_string_value(json_object_get(ev, "type"));
-	if (!t || strcmp(t, type) != 0)
+	size_t n = strlen(type);
+	if (!t || (n && type[n - 1] == '.' ? strncmp(t, type, n) != 0 : strcmp(t, type) != 0))
 		return 0;
 	if (!subject)
 		return 1;
@@ -386,6 +435,11 @@ json_t *vd_wait_event(struct vd *vd, const char *type, const char *subject, int 
 			return ev;
 		json_array_append_new(vd->backlog, ev);
 	}
+}
+
+json_t *vd_next_event(struct vd *vd, const char *prefix, int timeout_ms)
+{
+	return vd_wait_event(vd, prefix, NULL, timeout_ms);
 }
 
 static int run_ctl(struct vd *vd, int json, char **text, const char *arg, va_list ap)

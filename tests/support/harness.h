@@ -33,12 +33,20 @@ void vd_kill9(struct vd *vd);
 void vd_relaunch(struct vd *vd);
 /* Sends SIGUSR2 and waits until the re-executed vigild is ready again; reopens the events. */
 void vd_reexec(struct vd *vd);
+/* Stops vigild gracefully (SIGTERM, waits for it) but keeps the state dir and the config, so
+ * vd_relaunch can start it again on the same history. Returns its exit status. */
+int vd_halt(struct vd *vd);
 /* Replaces the config body (the [vigil] part stays as vd_start wrote it). */
 void vd_rewrite_config(struct vd *vd, const char *body);
 
 /* Waits for the next event of `type` (and subject, if not NULL), up to timeout_ms. Returns a
  * new reference (json_decref it) or NULL on timeout. Earlier unmatched events stay queued. */
 json_t *vd_wait_event(struct vd *vd, const char *type, const char *subject, int timeout_ms);
+
+/* The next event whose type starts with prefix ("task."), in stream order, up to timeout_ms:
+ * several types read in the order vigild published them. NULL on timeout. (vd_wait_event
+ * also takes such a prefix: a type ending in '.'.) */
+json_t *vd_next_event(struct vd *vd, const char *prefix, int timeout_ms);
 
 /* Runs vigilctl -s SOCKET --json ARGS...; returns its exit code; *out gets the parsed JSON
  * document (or NULL). */
@@ -54,6 +62,13 @@ int vd_pid(struct vd *vd, const char *name);
 /* Shuts vigild down (SIGTERM), waits for it, and fails the test when a process that carries
  * this test's mark is still alive (it is killed first). Returns vigild's exit status. */
 int vd_stop(struct vd *vd);
+
+/* The wall clock as RFC 3339 UTC with milliseconds ("2026-11-27T03:04:05.123Z"), for
+ * `ps --since/--until`; waits until the clock has moved past the previous call, so two calls
+ * never return the same instant. buf holds at least 32 bytes. */
+const char *vd_rfc3339_now(char *buf, size_t len);
+/* An RFC 3339 time (as vigild prints it) in Unix milliseconds; -1 when it is not one. */
+long long vd_parse_time_ms(const char *s);
 
 /* Milliseconds on the monotonic clock. */
 long long vd_now_ms(void);

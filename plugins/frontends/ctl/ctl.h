@@ -22,11 +22,11 @@
 #define CTL_RING_LOSSY 64
 #define CTL_DEFAULT_TIMEOUT_MS 60000
 #define CTL_WAIT_POLL_MS 100
-#define CTL_TASK_POLL_MS 250     /* safety net of a task wait (events drive it) */
-#define CTL_RELOAD_WAIT_MS 2000  /* how long a reload reply waits for config.reloaded */
+#define CTL_TASK_POLL_MS 250    /* safety net of a task wait (events drive it) */
+#define CTL_RELOAD_WAIT_MS 2000 /* how long a reload reply waits for config.reloaded */
 
 /* Whether the core's host table has a member (an older core's table is shorter). */
-#define CTL_HOST_HAS(h, member)                                                               \
+#define CTL_HOST_HAS(h, member)                                                                    \
 	((h)->size >= offsetof(struct vigil_host, member) + sizeof((h)->member) && (h)->member)
 
 struct ctl_wait;
@@ -144,9 +144,26 @@ void ctl_pending_event(struct ctl_conn *c, const struct vigil_event *ev);
 void ctl_pending_free(struct ctl_conn *c);
 /* Daemon shutdown: the wait ends with an error reply. */
 void ctl_pending_abort(struct ctl_conn *c, const char *why);
-/* JSON views of a task shared with ps: the reply of wait (SPEC §4) and the fields of one
- * entry. NULL on ENOMEM. */
+
+/* ctl_taskview.c */
+/* A task's JSON, shared by wait, run, cancel and ps: the reply of wait (SPEC §4) and the
+ * fields of a ps entry. NULL on ENOMEM. */
 json_t *ctl_task_json(const struct vigil_task_info *t);
+/* The same from task.finished, for a task the core no longer holds. NULL on ENOMEM. */
+json_t *ctl_task_finished_json(const struct vigil_ev_task_finished *e);
+/* succeeded, failed, timeout, killed, cancelled */
+int ctl_task_final(enum vigil_task_state s);
+/* One task looked up: its JSON (a new reference) and its state. */
+struct ctl_tsnap {
+	json_t *json;
+	enum vigil_task_state state;
+	int found;
+};
+
+/* The task as the core holds it: 0 (s filled), -ENOENT, -ENOSYS, -ENOMEM. */
+int ctl_task_snap(struct ctl *ctl, const char *id, struct ctl_tsnap *s);
+/* A task the core no longer holds, from the store's history: 0 or -ENOENT. */
+int ctl_task_from_history(struct ctl *ctl, const char *id, struct ctl_tsnap *s);
 
 /* ctl_ps.c */
 void ctl_cmd_ps(struct ctl_conn *c, const json_t *req);

@@ -272,9 +272,52 @@ static void cmd_shutdown(struct ctl_conn *c)
 	c->ctl->host->shutdown("vigilctl shutdown");
 }
 
+static void cmd_reexec(struct ctl_conn *c)
+{
+	const struct vigil_host *h = c->ctl->host;
+	int rc;
+
+	if (!CTL_HOST_HAS(h, reexec)) {
+		ctl_send_error(c, PROTO_FAILED, "reexec: not supported by this vigild");
+		return;
+	}
+	h->log(c->ctl->self, VIGIL_LOG_INFO, "reexec requested by uid %u (pid %d)",
+	       (unsigned)c->uid, (int)c->pid);
+	/* reexec() only schedules the exec for after this loop turn, and ctl_send() writes at
+	 * once: the reply reaches the client before the old image goes, and a refusal can
+	 * still be told */
+	rc = h->reexec();
+	if (rc < 0) {
+		ctl_send_error(c, rc == -ESHUTDOWN ? PROTO_FAILED : PROTO_TEMPFAIL,
+		               "cannot re-execute vigild: %s",
+		               rc == -ESHUTDOWN ? "it is shutting down" : strerror(-rc));
+		return;
+	}
+	ctl_send(c, json_pack("{s:b}", "ok", 1));
+}
+
 /* Commands of SPEC §4 this version does not serve yet. */
 static const char *const planned[] = {
-    "run", "wait", "cancel", "ps", "stats", "health", "report", "reload", NULL,
+    "health",
+    "report",
+    NULL,
+};
+
+static const struct {
+	const char *name;
+	void (*fn)(struct ctl_conn *c, const json_t *req);
+} with_req[] = {
+    {"status", cmd_status},     {"signal", cmd_signal}, {"logs", ctl_cmd_logs},
+    {"events", ctl_cmd_events}, {"run", ctl_cmd_run},   {"wait", ctl_cmd_wait},
+    {"cancel", ctl_cmd_cancel}, {"ps", ctl_cmd_ps},     {"stats", ctl_cmd_stats},
+};
+
+static const struct {
+	const char *name;
+	void (*fn)(struct ctl_conn *c);
+} without_req[] = {
+    {"plugins", cmd_plugins},   {"shutdown", cmd_shutdown}, {"version", cmd_version},
+    {"reload", ctl_cmd_reload}, {"reexec", cmd_reexec},
 };
 
 void ctl_handle_request(struct ctl_conn *c, json_t *req)
@@ -288,32 +331,29 @@ void ctl_handle_request(struct ctl_conn *c, json_t *req)
 		c->closing = 1;
 		return;
 	}
-	if (strcmp(cmd, "status") == 0)
-		cmd_status(c, req);
-	else if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
-	         strcmp(cmd, "restart") == 0)
+	if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 || strcmp(cmd, "restart") == 0) {
 		ctl_cmd_control(c, cmd, req);
-	else if (strcmp(cmd, "signal") == 0)
-		cmd_signal(c, req);
-	else if (strcmp(cmd, "logs") == 0)
-		ctl_cmd_logs(c, req);
-	else if (strcmp(cmd, "events") == 0)
-		ctl_cmd_events(c, req);
-	else if (strcmp(cmd, "plugins") == 0)
-		cmd_plugins(c);
-	else if (strcmp(cmd, "shutdown") == 0)
-		cmd_shutdown(c);
-	else if (strcmp(cmd, "version") == 0)
-		cmd_version(c);
-	else {
-		for (i = 0; planned[i]; i++) {
-			if (strcmp(cmd, planned[i]) == 0) {
-				ctl_send_error(c, PROTO_FAILED,
-				               "%s: not supported yet by this vigild", cmd);
-				return;
-			}
-		}
-		ctl_send_error(c, PROTO_USAGE, "unknown command '%s'", cmd);
-		c->closing = 1;
+		return;
 	}
+	for (i = 0; i < sizeof with_req / sizeof with_req[0]; i++) {
+		if (strcmp(cmd, with_req[i].name) == 0) {
+			with_req[i].fn(c, req);
+			return;
+		}
+	}
+	for (i = 0; i < sizeof without_req / sizeof without_req[0]; i++) {
+		if (strcmp(cmd, without_req[i].name) == 0) {
+			without_req[i].fn(c);
+			return;
+		}
+	}
+	for (i = 0; planned[i]; i++) {
+		if (strcmp(cmd, planned[i]) == 0) {
+			ctl_send_error(c, PROTO_FAILED, "%s: not supported yet by this vigild",
+			               cmd);
+			return;
+		}
+	}
+	ctl_send_error(c, PROTO_USAGE, "unknown command '%s'", cmd);
+	c->closing = 1;
 }

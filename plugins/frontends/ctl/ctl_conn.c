@@ -299,6 +299,7 @@ void ctl_conn_free(struct ctl_conn *c)
 	struct ctl *ctl = c->ctl;
 
 	ctl_wait_free(c);
+	ctl_pending_free(c);
 	ctl_evstream_free(c);
 	ctl_logf_free(c);
 	if (c->w)
@@ -336,6 +337,8 @@ void ctl_conn_close_all(struct ctl *ctl)
 
 		if (c->busy == CTL_WAITING)
 			ctl_wait_abort(c, "vigild is shutting down");
+		else if (c->busy == CTL_PENDING)
+			ctl_pending_abort(c, "vigild is shutting down");
 		else if (c->busy == CTL_STREAM_EVENTS || c->busy == CTL_STREAM_LOGS)
 			ctl_send_frame(c, frame, sizeof frame);
 		ctl_conn_free(c);

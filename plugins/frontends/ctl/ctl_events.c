@@ -56,10 +56,47 @@ static int stream_matches(const struct ctl_evstream *s, const struct vigil_event
 	return 1;
 }
 
+static void set_absent(json_t *o, const char *key, json_t *v)
+{
+	if (json_object_get(o, key))
+		json_decref(v);
+	else
+		json_object_set_new(o, key, v);
+}
+
+json_t *ctl_event_json(struct ctl *ctl, const struct vigil_event *ev)
+{
+	json_t *o = vjson_event(ev, ctl->host->event_name(ev->type));
+
+	if (!o)
+		return NULL;
+	/* the task fields the shared serializer may not carry yet (task.started, and the end
+	 * of task.finished); "set if absent" so a fuller serializer always wins */
+	if (ev->type == VIGIL_EV_TASK_STARTED && ev->size >= sizeof(struct vigil_ev_task_started)) {
+		const struct vigil_ev_task_started *e = (const void *)ev;
+
+		set_absent(o, "pool", vjson_string(e->pool));
+		set_absent(o, "name", vjson_string(e->name));
+		set_absent(o, "task_type", vjson_string(e->type));
+		set_absent(o, "pid", json_integer(e->pid));
+		set_absent(o, "attempt", json_integer(e->attempt));
+		set_absent(o, "queued_ms", json_integer(e->queued_ms));
+	} else if (ev->type == VIGIL_EV_TASK_FINISHED &&
+	           ev->size >= sizeof(struct vigil_ev_task_finished)) {
+		const struct vigil_ev_task_finished *e = (const void *)ev;
+
+		set_absent(o, "priority", json_string(vigil_priority_name(e->priority)));
+		set_absent(o, "attempts", json_integer(e->attempts));
+		set_absent(o, "submitted_at", ctl_time_json(e->submitted_at_ms));
+		set_absent(o, "started_at", ctl_time_json(e->started_at_ms));
+		set_absent(o, "error", vjson_string(e->error));
+	}
+	return o;
+}
+
 static unsigned char *event_frame(struct ctl *ctl, const struct vigil_event *ev, size_t *len)
 {
-	json_t *msg =
-	    json_pack("{s:o}", "stream", vjson_event(ev, ctl->host->event_name(ev->type)));
+	json_t *msg = json_pack("{s:o}", "stream", ctl_event_json(ctl, ev));
 	unsigned char *frame;
 	int err;
 
@@ -84,6 +121,8 @@ static void event_cb(const struct vigil_event *ev, void *arg)
 		if (c->busy == CTL_WAITING && ev->type >= VIGIL_EV_PROCESS_STARTING &&
 		    ev->type <= VIGIL_EV_PROCESS_ADOPTED) {
 			ctl_wait_event(c, ev);
+		} else if (c->busy == CTL_PENDING) {
+			ctl_pending_event(c, ev);
 		} else if (c->busy == CTL_STREAM_EVENTS && stream_matches(c->evs, ev)) {
 			/* a slow reader loses samples, never lifecycle events */
 			if (lossy && ctl_out_pending(c) > CTL_OUT_HIGH) {
@@ -212,7 +251,7 @@ unknown:
 
 static json_t *event_json(struct ctl *ctl, const struct vigil_event *ev)
 {
-	return vjson_event(ev, ctl->host->event_name(ev->type));
+	return ctl_event_json(ctl, ev);
 }
 
 void ctl_cmd_events(struct ctl_conn *c, const json_t *req)
@@ -221,9 +260,11 @@ void ctl_cmd_events(struct ctl_conn *c, const json_t *req)
 	struct ctl_evstream *s;
 	size_t a = 0, b = 0;
 	json_t *arr = NULL;
-	int follow;
+	int follow, replay = 1;
 
 	if (ctl_opt_bool(c, req, "follow", &follow) != 0)
+		return;
+	if (json_object_get(req, "replay") && ctl_opt_bool(c, req, "replay", &replay) != 0)
 		return;
 	s = calloc(1, sizeof *s);
 	if (!s) {
@@ -238,7 +279,7 @@ void ctl_cmd_events(struct ctl_conn *c, const json_t *req)
 	if (!follow)
 		arr = json_array();
 	/* both rings are in seq order: merge them */
-	while (a < ctl->lossless.count || b < ctl->lossy.count) {
+	while (replay && (a < ctl->lossless.count || b < ctl->lossy.count)) {
 		const struct vigil_event *ev;
 
 		if (b >= ctl->lossy.count ||

@@ -1,4 +1,4 @@
-/* ctl_task.c — run, wait, cancel and reload: replies that may wait, without blocking, for one event. */
+/* ctl_task.c — run, wait, cancel, reload: replies that wait, without blocking, for one event. */
 #include "ctl.h"
 
 #include <errno.h>
@@ -19,188 +19,6 @@ struct ctl_pending {
 	int64_t timeout_ms;   /* as asked, for the message */
 	struct vigil_timer *poll;
 };
-
-/* ---- JSON views ---- */
-
-static json_t *known_int(int64_t v)
-{
-	return v < 0 ? json_null() : json_integer(v);
-}
-
-static json_t *signal_json(int32_t signo)
-{
-	return signo > 0 ? json_integer(signo) : json_null();
-}
-
-json_t *ctl_task_json(const struct vigil_task_info *t)
-{
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "id", vjson_string(t->id));
-	json_object_set_new(o, "name", vjson_string(t->name));
-	json_object_set_new(o, "type", vjson_string(t->type));
-	json_object_set_new(o, "pool", vjson_string(t->pool));
-	json_object_set_new(o, "priority", json_string(vigil_priority_name(t->priority)));
-	json_object_set_new(o, "state", json_string(vigil_task_state_name(t->state)));
-	json_object_set_new(o, "pid", t->pid > 0 ? json_integer(t->pid) : json_null());
-	json_object_set_new(o, "exit_code", known_int(t->signal > 0 ? -1 : t->exit_code));
-	json_object_set_new(o, "signal", signal_json(t->signal));
-	json_object_set_new(o, "duration_s",
-	                    t->started_at_ms ? json_real((double)t->duration_ms / 1000.0)
-	                                     : json_null());
-	json_object_set_new(o, "cpu_s", t->cpu_s >= 0 && t->started_at_ms ? json_real(t->cpu_s)
-	                                                                   : json_null());
-	json_object_set_new(o, "peak_rss_bytes",
-	                    t->started_at_ms ? known_int(t->peak_rss_bytes) : json_null());
-	json_object_set_new(o, "attempts", json_integer(t->attempt));
-	json_object_set_new(o, "submitted_at", ctl_time_json(t->submitted_at_ms));
-	json_object_set_new(o, "started_at", ctl_time_json(t->started_at_ms));
-	json_object_set_new(o, "ended_at", ctl_time_json(t->ended_at_ms));
-	json_object_set_new(o, "timeout_ms", t->timeout_ms > 0 ? json_integer(t->timeout_ms)
-	                                                       : json_null());
-	if (t->state == VIGIL_TASK_QUEUED)
-		json_object_set_new(o, "queue_position", json_integer(t->queue_position));
-	json_object_set_new(o, "command", vjson_string(t->command));
-	json_object_set_new(o, "error", vjson_string(t->error));
-	return o;
-}
-
-/* The same view from task.finished, for a task the core no longer holds. */
-static json_t *finished_json(const struct vigil_ev_task_finished *e)
-{
-	struct vigil_task_info t;
-
-	memset(&t, 0, sizeof t);
-	t.size = sizeof t;
-	t.id = e->hdr.subject;
-	t.name = e->name;
-	t.type = e->type;
-	t.pool = e->pool;
-	t.state = e->state;
-	t.priority = e->priority;
-	t.attempt = e->attempts;
-	t.submitted_at_ms = e->submitted_at_ms;
-	t.started_at_ms = e->started_at_ms;
-	t.ended_at_ms = e->hdr.time_us / 1000;
-	t.exit_code = e->exit_code;
-	t.signal = e->signal;
-	t.duration_ms = e->duration_ms;
-	t.cpu_s = e->cpu_s;
-	t.peak_rss_bytes = e->peak_rss_bytes;
-	t.error = e->error;
-	return ctl_task_json(&t);
-}
-
-static int task_state_of(const char *name, enum vigil_task_state *out)
-{
-	int i;
-
-	for (i = 0; name && i < VIGIL_TASK_STATE_COUNT; i++) {
-		if (strcmp(vigil_task_state_name((enum vigil_task_state)i), name) == 0) {
-			*out = (enum vigil_task_state)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-static int is_final(enum vigil_task_state s)
-{
-	return s >= VIGIL_TASK_SUCCEEDED;
-}
-
-/* ---- snapshots ---- */
-
-struct snap {
-	json_t *json;
-	enum vigil_task_state state;
-	int found;
-};
-
-static int snap_cb(const struct vigil_task_info *info, void *arg)
-{
-	struct snap *s = arg;
-
-	s->found = 1;
-	s->state = info->state;
-	s->json = ctl_task_json(info);
-	return 0;
-}
-
-/* The task as the core holds it: 0 (s filled), -ENOENT, -ENOSYS, -ENOMEM. */
-static int task_snap(struct ctl *ctl, const char *id, struct snap *s)
-{
-	int rc;
-
-	memset(s, 0, sizeof *s);
-	if (!CTL_HOST_HAS(ctl->host, task_foreach))
-		return -ENOSYS;
-	rc = ctl->host->task_foreach(id, snap_cb, s);
-	if (rc == -ENOENT || !s->found)
-		return -ENOENT;
-	return s->json ? 0 : -ENOMEM;
-}
-
-static int hist_cb(const struct vigil_history_row *row, void *arg)
-{
-	struct snap *s = arg;
-	struct vigil_task_info t;
-
-	if (!row->kind || strcmp(row->kind, "task") != 0 || !row->id)
-		return 0;
-	memset(&t, 0, sizeof t);
-	t.size = sizeof t;
-	t.id = row->id;
-	t.name = row->name;
-	t.type = row->type;
-	t.pool = row->program;
-	t.pid = row->ended_at_ms ? 0 : row->pid;
-	t.priority = VIGIL_PRIO_NORMAL;
-	for (int p = 0; row->priority && p < VIGIL_PRIO_COUNT; p++)
-		if (strcmp(row->priority, vigil_priority_name((enum vigil_priority)p)) == 0)
-			t.priority = (enum vigil_priority)p;
-	t.state = VIGIL_TASK_QUEUED;
-	task_state_of(row->state, &t.state);
-	t.started_at_ms = row->started_at_ms;
-	t.ended_at_ms = row->ended_at_ms;
-	t.exit_code = row->exit_code;
-	t.signal = row->signal;
-	t.duration_ms = row->ended_at_ms && row->started_at_ms
-	                    ? row->ended_at_ms - row->started_at_ms
-	                    : 0;
-	t.cpu_s = row->cpu_s;
-	t.peak_rss_bytes = row->peak_rss_bytes;
-	t.error = row->error;
-	s->found = 1;
-	s->state = t.state;
-	s->json = ctl_task_json(&t);
-	/* the row knows no attempts or submission time */
-	if (s->json) {
-		json_object_del(s->json, "attempts");
-		json_object_del(s->json, "submitted_at");
-	}
-	return 1;
-}
-
-/* A task the core no longer holds (more than it keeps have finished since, or vigild was
- * restarted): the store may still know it. 0 or -ENOENT. */
-static int task_from_history(struct ctl *ctl, const char *id, struct snap *s)
-{
-	struct vigil_history_query q;
-
-	memset(s, 0, sizeof *s);
-	if (!CTL_HOST_HAS(ctl->host, history_query))
-		return -ENOENT;
-	memset(&q, 0, sizeof q);
-	q.size = sizeof q;
-	q.kind = "task";
-	q.name = id;
-	q.limit = 50;
-	ctl->host->history_query(&q, hist_cb, s);
-	return s->found && s->json ? 0 : -ENOENT;
-}
 
 /* ---- replies ---- */
 
@@ -265,16 +83,16 @@ void ctl_pending_abort(struct ctl_conn *c, const char *why)
 static void task_timed_out(struct ctl_conn *c)
 {
 	struct ctl_pending *p = c->pend;
-	struct snap s;
+	struct ctl_tsnap s;
 	json_t *e;
 	char d[32];
 
 	snprintf(d, sizeof d, "%lld ms", (long long)p->timeout_ms);
 	if (p->timeout_ms % 1000 == 0)
 		snprintf(d, sizeof d, "%lld s", (long long)(p->timeout_ms / 1000));
-	task_snap(c->ctl, p->id, &s);
-	e = proto_error(PROTO_FAILED, "timed out after %s waiting for task %s (state %s)", d,
-	                p->id, s.json ? vigil_task_state_name(s.state) : "unknown");
+	ctl_task_snap(c->ctl, p->id, &s);
+	e = proto_error(PROTO_FAILED, "timed out after %s waiting for task %s (state %s)", d, p->id,
+	                s.json ? vigil_task_state_name(s.state) : "unknown");
 	if (e && s.json)
 		json_object_set_new(e, "task", s.json);
 	else
@@ -286,7 +104,7 @@ static void pending_poll_cb(void *arg)
 {
 	struct ctl_conn *c = arg;
 	struct ctl_pending *p = c->pend;
-	struct snap s;
+	struct ctl_tsnap s;
 
 	if (!p)
 		return;
@@ -294,7 +112,7 @@ static void pending_poll_cb(void *arg)
 		/* the core took the file but published nothing: say what we know */
 		p->poll = NULL; /* a one-shot timer is gone once it fired */
 		pending_done(c, json_pack("{s:b}", "ok", 1));
-	} else if (task_snap(c->ctl, p->id, &s) == 0 && is_final(s.state)) {
+	} else if (ctl_task_snap(c->ctl, p->id, &s) == 0 && ctl_task_final(s.state)) {
 		send_task(c, s.json);
 		ctl_pending_free(c);
 		ctl_conn_idle(c);
@@ -340,7 +158,8 @@ static int pending_start(struct ctl_conn *c, uint32_t type, const char *id, int6
 void ctl_pending_event(struct ctl_conn *c, const struct vigil_event *ev)
 {
 	struct ctl_pending *p = c->pend;
-	struct snap s;
+	struct ctl_tsnap s;
+	json_t *t;
 
 	if (!p || ev->type != p->type || ev->time_us < p->since_us)
 		return;
@@ -358,16 +177,13 @@ void ctl_pending_event(struct ctl_conn *c, const struct vigil_event *ev)
 	if (!ev->subject || strcmp(ev->subject, p->id) != 0 ||
 	    ev->size < sizeof(struct vigil_ev_task_finished))
 		return;
-	if (task_snap(c->ctl, p->id, &s) == 0 && is_final(s.state)) {
-		send_task(c, s.json);
-		ctl_pending_free(c);
-		ctl_conn_idle(c);
-		return;
+	if (ctl_task_snap(c->ctl, p->id, &s) == 0 && ctl_task_final(s.state)) {
+		t = s.json;
+	} else {
+		/* the core let go of it already: the event says it all */
+		json_decref(s.json);
+		t = ctl_task_finished_json((const struct vigil_ev_task_finished *)ev);
 	}
-	json_decref(s.json);
-	/* the core let go of it already: the event says it all */
-	json_t *t = finished_json((const struct vigil_ev_task_finished *)ev);
-
 	ctl_pending_free(c);
 	if (t)
 		send_task(c, t);
@@ -379,11 +195,11 @@ void ctl_pending_event(struct ctl_conn *c, const struct vigil_event *ev)
 /* Replies now when the task has finished, else waits for it. */
 static void wait_for(struct ctl_conn *c, const char *id, int64_t timeout_ms)
 {
-	struct snap s;
-	int rc = task_snap(c->ctl, id, &s);
+	struct ctl_tsnap s;
+	int rc = ctl_task_snap(c->ctl, id, &s);
 
-	if (rc == -ENOENT && task_from_history(c->ctl, id, &s) == 0) {
-		if (is_final(s.state)) {
+	if (rc == -ENOENT && ctl_task_from_history(c->ctl, id, &s) == 0) {
+		if (ctl_task_final(s.state)) {
 			send_task(c, s.json);
 		} else {
 			json_decref(s.json);
@@ -402,7 +218,7 @@ static void wait_for(struct ctl_conn *c, const char *id, int64_t timeout_ms)
 		ctl_send_error(c, PROTO_TEMPFAIL, "out of memory");
 		return;
 	}
-	if (is_final(s.state)) {
+	if (ctl_task_final(s.state)) {
 		send_task(c, s.json);
 		return;
 	}
@@ -429,7 +245,7 @@ void ctl_cmd_cancel(struct ctl_conn *c, const json_t *req)
 {
 	const struct vigil_host *h = c->ctl->host;
 	const char *id = task_id_arg(c, req, "cancel");
-	struct snap s;
+	struct ctl_tsnap s;
 	int wait, rc;
 
 	if (!id || ctl_opt_bool(c, req, "wait", &wait) != 0)
@@ -439,7 +255,7 @@ void ctl_cmd_cancel(struct ctl_conn *c, const json_t *req)
 		return;
 	}
 	rc = h->task_cancel(id);
-	if (rc == -ENOENT && task_from_history(c->ctl, id, &s) == 0) {
+	if (rc == -ENOENT && ctl_task_from_history(c->ctl, id, &s) == 0) {
 		json_decref(s.json);
 		ctl_send_error(c, PROTO_FAILED, "task %s has already finished (%s)", id,
 		               vigil_task_state_name(s.state));
@@ -452,7 +268,7 @@ void ctl_cmd_cancel(struct ctl_conn *c, const json_t *req)
 	if (rc == -EALREADY) {
 		const char *st = "finished";
 
-		if (task_snap(c->ctl, id, &s) == 0)
+		if (ctl_task_snap(c->ctl, id, &s) == 0)
 			st = vigil_task_state_name(s.state);
 		json_decref(s.json);
 		ctl_send_error(c, PROTO_FAILED, "task %s has already finished (%s)", id, st);
@@ -468,7 +284,7 @@ void ctl_cmd_cancel(struct ctl_conn *c, const json_t *req)
 		wait_for(c, id, 0);
 		return;
 	}
-	if (task_snap(c->ctl, id, &s) != 0) {
+	if (ctl_task_snap(c->ctl, id, &s) != 0) {
 		ctl_send(c, json_pack("{s:b,s:s,s:s}", "ok", 1, "id", id, "state", "cancelled"));
 		return;
 	}
@@ -550,7 +366,7 @@ void ctl_cmd_run(struct ctl_conn *c, const json_t *req)
 	char id[ID_MAX], err[512] = "";
 	int64_t timeout = 0;
 	int wait = 0, rc, p;
-	struct snap s;
+	struct ctl_tsnap s;
 
 	memset(&spec, 0, sizeof spec);
 	spec.size = sizeof spec;
@@ -565,9 +381,9 @@ void ctl_cmd_run(struct ctl_conn *c, const json_t *req)
 			if (strcmp(prio, vigil_priority_name((enum vigil_priority)p)) == 0)
 				break;
 		if (p == VIGIL_PRIO_COUNT) {
-			ctl_send_error(c, PROTO_USAGE,
-			               "bad priority '%.40s' (expected low, normal, high or critical)",
-			               prio);
+			ctl_send_error(
+			    c, PROTO_USAGE,
+			    "bad priority '%.40s' (expected low, normal, high or critical)", prio);
 			return;
 		}
 		spec.priority = (enum vigil_priority)p;
@@ -606,7 +422,7 @@ void ctl_cmd_run(struct ctl_conn *c, const json_t *req)
 		return;
 	}
 	/* the id and where the task stands now (it may even have failed to spawn already) */
-	if (task_snap(c->ctl, id, &s) != 0) {
+	if (ctl_task_snap(c->ctl, id, &s) != 0) {
 		ctl_send(c, json_pack("{s:b,s:s,s:s}", "ok", 1, "id", id, "state", "queued"));
 		return;
 	}

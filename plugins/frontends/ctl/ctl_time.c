@@ -41,7 +41,7 @@ int ctl_parse_duration_ms(const char *s, int64_t *out)
 		if (!*s || isspace((unsigned char)*s)) {
 			if (parts)
 				return -EINVAL; /* "1m30" is ambiguous */
-			u = 1;          /* a bare number is seconds */
+			u = 1;                  /* a bare number is seconds */
 		} else {
 			for (i = 0; i < nunits; i++) {
 				size_t n = strlen(units[i].u);

@@ -1,7 +1,8 @@
-/* vigilctl.h — what the vigilctl command line and its output formatting share. */
+/* vigilctl.h — what the vigilctl command line, its request builders and its output share. */
 #ifndef VIGILCTL_H
 #define VIGILCTL_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -15,12 +16,53 @@ enum out_kind {
 	OUT_PLUGINS,
 	OUT_SHUTDOWN,
 	OUT_VERSION,
+	OUT_RUN,  /* the task id (or, with --wait, as OUT_TASK) */
+	OUT_TASK, /* wait: one line about the finished task */
+	OUT_CANCEL,
+	OUT_PS,
+	OUT_STATS,
+	OUT_RELOAD,
+	OUT_REEXEC,
 	OUT_GENERIC, /* any other reply: its members, one per line */
 };
 
+/* Exit codes of SPEC §1. */
+enum {
+	EX_OK = 0,
+	EX_FAILED = 1,
+	EX_USAGE = 2,
+	EX_NOENT = 3,
+	EX_UNREACHABLE = 4,
+	EX_CONFIG = 100,
+	EX_TEMPFAIL = 111,
+};
+
+/* One command: its name, how its reply is shown, and how its request is built from its
+ * arguments (argv[0] is the command). build returns 0 or an exit code (after saying why). */
+struct command {
+	const char *name;
+	enum out_kind out;
+	int (*build)(int argc, char **argv, json_t *req);
+};
+
+/* vigilctl_args.c: the table of commands. */
+extern const struct command vigilctl_commands[];
+extern const size_t vigilctl_ncommands;
+
+/* vigilctl.c */
+extern int vigilctl_json; /* --json */
+/* Prints "vigilctl: msg" on stderr (and the error document on stdout with --json); returns
+ * code. */
+int vigilctl_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A usage error: the message, then the usage line; returns EX_USAGE. */
+int vigilctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* vigilctl_out.c */
 /* Prints a one-shot reply for humans on f. colour: use ANSI colours. */
 void out_reply(FILE *f, enum out_kind kind, const json_t *reply, int colour);
 /* Prints one streamed item (an event, a log line) for humans, flushed. */
 void out_stream_item(FILE *f, enum out_kind kind, const json_t *item);
+/* The exit code of a wait-like reply ({"state", "exit_code", "signal"}): see docs/vigilctl.md. */
+int out_task_exit(const json_t *task);
 
 #endif

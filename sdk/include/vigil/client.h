@@ -1,4 +1,4 @@
-/* client.h — libvigil-client: talk to a running vigild from C (submit tasks, wait, query, events). */
+/* client.h — libvigil-client: drive a running vigild from C (tasks, wait, queries, events). */
 #ifndef VIGIL_CLIENT_H
 #define VIGIL_CLIENT_H
 
@@ -60,12 +60,12 @@ extern "C" {
 /* Error codes of vigild's replies: the exit codes of SPEC §1. */
 enum vigil_client_code {
 	VIGIL_CLIENT_OK = 0,
-	VIGIL_CLIENT_FAILED = 1,       /* the operation failed */
-	VIGIL_CLIENT_USAGE = 2,        /* a bad request */
-	VIGIL_CLIENT_NOENT = 3,        /* no such program, instance, group, task or pool */
-	VIGIL_CLIENT_UNREACHABLE = 4,  /* (vigilctl only: cannot reach the daemon) */
-	VIGIL_CLIENT_CONFIG = 100,     /* the configuration was rejected (reload) */
-	VIGIL_CLIENT_TEMPFAIL = 111,   /* temporary: a full queue, out of memory */
+	VIGIL_CLIENT_FAILED = 1,      /* the operation failed */
+	VIGIL_CLIENT_USAGE = 2,       /* a bad request */
+	VIGIL_CLIENT_NOENT = 3,       /* no such program, instance, group, task or pool */
+	VIGIL_CLIENT_UNREACHABLE = 4, /* (vigilctl only: cannot reach the daemon) */
+	VIGIL_CLIENT_CONFIG = 100,    /* the configuration was rejected (reload) */
+	VIGIL_CLIENT_TEMPFAIL = 111,  /* temporary: a full queue, out of memory */
 };
 
 struct vigil_client; /* one connection to vigild (opaque) */
@@ -128,17 +128,17 @@ struct vigil_client_task {
 	char pool[64];
 	enum vigil_task_state state;
 	enum vigil_priority priority;
-	int32_t pid;              /* while running; 0 = none */
-	int32_t exit_code;        /* -1 = none: not finished, killed by a signal, never ran */
-	int32_t signal;           /* the signal that ended it; 0 = none */
-	uint32_t attempts;        /* runs so far (retries count) */
-	int64_t submitted_at_ms;  /* Unix ms; 0 = unknown */
-	int64_t started_at_ms;    /* 0 = not started */
-	int64_t ended_at_ms;      /* 0 = not ended */
-	double duration_s;        /* of the last run; -1 = unknown */
-	double cpu_s;             /* user + system of the last run; -1 = unknown */
-	int64_t peak_rss_bytes;   /* -1 = unknown */
-	char error[256];          /* why it could not start; "" */
+	int32_t pid;             /* while running; 0 = none */
+	int32_t exit_code;       /* -1 = none: not finished, killed by a signal, never ran */
+	int32_t signal;          /* the signal that ended it; 0 = none */
+	uint32_t attempts;       /* runs so far (retries count) */
+	int64_t submitted_at_ms; /* Unix ms; 0 = unknown */
+	int64_t started_at_ms;   /* 0 = not started */
+	int64_t ended_at_ms;     /* 0 = not ended */
+	double duration_s;       /* of the last run; -1 = unknown */
+	double cpu_s;            /* user + system of the last run; -1 = unknown */
+	int64_t peak_rss_bytes;  /* -1 = unknown */
+	char error[256];         /* why it could not start; "" */
 };
 
 /* Submits a task (`vigilctl run`); every member of spec is optional but argv (spec->size must
@@ -177,25 +177,25 @@ VIGIL_CLIENT_API int vigil_client_exit_status(const struct vigil_client_task *t)
 /* One line of `status` or `ps`. Borrowed for the callback. Unknown numbers are -1 (pid,
  * exit_code, signal, health: 0 / -1 as noted), unknown strings NULL. */
 struct vigil_client_entry {
-	uint32_t size;            /* sizeof(struct vigil_client_entry) of the library */
-	const char *kind;         /* "program" or "task" */
-	const char *name;         /* instance ("web", "web.0") or task name */
-	const char *program;      /* the program, or the pool of a task */
-	const char *id;           /* task id or recorded run id; NULL when none */
-	const char *state;        /* a state of SPEC §3, or how a recorded run ended */
-	const char *type;         /* task type; NULL for programs */
-	const char *priority;     /* low, normal, high, critical */
-	int32_t pid;              /* 0 = none */
-	int32_t exit_code;        /* -1 = none */
-	int32_t signal;           /* 0 = none */
-	int32_t health;           /* 0..100; -1 = not scored */
-	int64_t started_at_ms;    /* Unix ms; 0 = never */
-	int64_t ended_at_ms;      /* 0 = still running / never ran */
-	int live;                 /* 1 = what vigild runs now, 0 = from its history */
-	int64_t restarts;         /* status only; -1 otherwise */
-	double cpu_pct;           /* status only, % of one core; -1 = not sampled */
-	int64_t rss_bytes;        /* status only; -1 = not sampled */
-	const char *json;         /* the whole line as vigild sent it (compact JSON) */
+	uint32_t size;         /* sizeof(struct vigil_client_entry) of the library */
+	const char *kind;      /* "program" or "task" */
+	const char *name;      /* instance ("web", "web.0") or task name */
+	const char *program;   /* the program, or the pool of a task */
+	const char *id;        /* task id or recorded run id; NULL when none */
+	const char *state;     /* a state of SPEC §3, or how a recorded run ended */
+	const char *type;      /* task type; NULL for programs */
+	const char *priority;  /* low, normal, high, critical */
+	int32_t pid;           /* 0 = none */
+	int32_t exit_code;     /* -1 = none */
+	int32_t signal;        /* 0 = none */
+	int32_t health;        /* 0..100; -1 = not scored */
+	int64_t started_at_ms; /* Unix ms; 0 = never */
+	int64_t ended_at_ms;   /* 0 = still running / never ran */
+	int live;              /* 1 = what vigild runs now, 0 = from its history */
+	int64_t restarts;      /* status only; -1 otherwise */
+	double cpu_pct;        /* status only, % of one core; -1 = not sampled */
+	int64_t rss_bytes;     /* status only; -1 = not sampled */
+	const char *json;      /* the whole line as vigild sent it (compact JSON) */
 };
 
 /* Return 0 to go on, anything else to stop early (the call still returns 0). */
@@ -210,17 +210,17 @@ VIGIL_CLIENT_API int vigil_client_status(struct vigil_client *c, const char *tar
  * 0 member does not filter. */
 struct vigil_client_query {
 	uint32_t size;
-	const char *kind;         /* "program" or "task" */
-	const char *name;         /* instance, program, task name or task id */
-	const char *state;        /* e.g. "running", "failed", "killed" */
-	const char *health;       /* healthy, degraded, unhealthy, critical (live programs) */
-	const char *type;         /* task type */
-	const char *priority;     /* low, normal, high, critical */
-	const char *tag;          /* a tag of the program */
-	const char *since;        /* "2h" (back from now) or RFC 3339 "2026-11-27T03:04:05Z" */
-	const char *until;        /* the same */
-	int history;              /* 1 = include the store's history (since/until imply it) */
-	uint32_t limit;           /* history rows at most; 0 = the store's default (1000) */
+	const char *kind;     /* "program" or "task" */
+	const char *name;     /* instance, program, task name or task id */
+	const char *state;    /* e.g. "running", "failed", "killed" */
+	const char *health;   /* healthy, degraded, unhealthy, critical (live programs) */
+	const char *type;     /* task type */
+	const char *priority; /* low, normal, high, critical */
+	const char *tag;      /* a tag of the program */
+	const char *since;    /* "2h" (back from now) or RFC 3339 "2026-11-27T03:04:05Z" */
+	const char *until;    /* the same */
+	int history;          /* 1 = include the store's history (since/until imply it) */
+	uint32_t limit;       /* history rows at most; 0 = the store's default (1000) */
 };
 
 /* Calls fn for every entry q selects: live programs, then live tasks, then history rows,
@@ -234,13 +234,13 @@ VIGIL_CLIENT_API int vigil_client_ps(struct vigil_client *c, const struct vigil_
 
 /* One event of the stream. Valid until the next vigil_client_events_next() or close. */
 struct vigil_client_event {
-	uint32_t size;            /* sizeof(struct vigil_client_event) of the library */
-	uint64_t seq;             /* bus sequence number */
-	int64_t time_us;          /* Unix microseconds, parsed from the event's time */
-	const char *type;         /* "process.exited", "task.finished", ... */
-	const char *subject;      /* instance or task id; NULL for supervisor-wide events */
-	const char *json;         /* the whole event (compact JSON): every field of its struct */
-	const void *priv_;        /* the library's; used by the accessors below */
+	uint32_t size;       /* sizeof(struct vigil_client_event) of the library */
+	uint64_t seq;        /* bus sequence number */
+	int64_t time_us;     /* Unix microseconds, parsed from the event's time */
+	const char *type;    /* "process.exited", "task.finished", ... */
+	const char *subject; /* instance or task id; NULL for supervisor-wide events */
+	const char *json;    /* the whole event (compact JSON): every field of its struct */
+	const void *priv_;   /* the library's; used by the accessors below */
 };
 
 /* Turns the handle into an event stream (`vigilctl events -f`): types selects names or
@@ -252,23 +252,22 @@ VIGIL_CLIENT_API int vigil_client_events_open(struct vigil_client *c, const char
 
 /* The next event of the stream. timeout_ms < 0 waits for ever. 0 (ev filled), -ETIMEDOUT,
  * -ESHUTDOWN (vigild ended the stream: it is shutting down), -ECONNRESET, -EPROTO. */
-VIGIL_CLIENT_API int vigil_client_events_next(struct vigil_client *c,
-                                              struct vigil_client_event *ev,
+VIGIL_CLIENT_API int vigil_client_events_next(struct vigil_client *c, struct vigil_client_event *ev,
                                               int64_t timeout_ms);
 
 /* A string member of the event ("reason", "program", "state", ...); NULL when absent or null. */
 VIGIL_CLIENT_API const char *vigil_client_event_str(const struct vigil_client_event *ev,
                                                     const char *field);
 /* A number member ("pid", "exit_code", "cpu_s", ...): 0, or -ENOENT when absent or null. */
-VIGIL_CLIENT_API int vigil_client_event_num(const struct vigil_client_event *ev,
-                                            const char *field, double *out);
+VIGIL_CLIENT_API int vigil_client_event_num(const struct vigil_client_event *ev, const char *field,
+                                            double *out);
 
 /* Open + next in a loop: calls fn for each event until fn returns nonzero (returned), the
  * stream ends (0 when vigild shut down) or fails (< 0). */
 typedef int (*vigil_client_event_fn)(const struct vigil_client_event *ev, void *arg);
-VIGIL_CLIENT_API int vigil_client_events_follow(struct vigil_client *c,
-                                                const char *const *types, const char *subject,
-                                                vigil_client_event_fn fn, void *arg);
+VIGIL_CLIENT_API int vigil_client_events_follow(struct vigil_client *c, const char *const *types,
+                                                const char *subject, vigil_client_event_fn fn,
+                                                void *arg);
 
 #ifdef __cplusplus
 }
