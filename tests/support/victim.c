@@ -28,6 +28,9 @@ static const char usage[] =
 	"                         write its pid to PIDFILE, then sleep\n"
 	"  echo TEXT...           print TEXT to stdout and stderr, then sleep\n"
 	"  spam N                 print N numbered lines to stdout, then sleep\n"
+	"  fork-bomb DEPTH        every process forks 3 children (down to DEPTH levels, so at most\n"
+	"                         (3^(DEPTH+1)-1)/2 processes), retrying failed forks, then sleeps\n"
+	"  spin                   burn CPU forever\n"
 	"  dump-state FILE        write fds, signal mask, ids, env, rlimits, cwd, umask to FILE,\n"
 	"                         then sleep\n"
 	"  notify [DELAY_MS]      after DELAY_MS send READY=1 to $NOTIFY_SOCKET, then WATCHDOG=1\n"
@@ -306,6 +309,28 @@ int main(int argc, char **argv)
 			printf("line %ld\n", i);
 		fflush(stdout);
 		sleep_forever();
+	}
+	if (strcmp(mode, "fork-bomb") == 0 && argc > 2) {
+		int depth = atoi(argv[2]);
+		while (depth-- > 0) {
+			int made = 0;
+			while (made < 3) {
+				pid_t c = fork();
+				if (c == 0)
+					break; /* the child goes one level down */
+				if (c > 0)
+					made++;
+				else
+					msleep(20); /* held at a limit: keep trying, gently */
+			}
+			if (made == 3)
+				break;
+		}
+		sleep_forever();
+	}
+	if (strcmp(mode, "spin") == 0) {
+		for (volatile unsigned long i = 0;; i++)
+			;
 	}
 	if (strcmp(mode, "dump-state") == 0 && argc > 2) {
 		dump_state(argv[2]);
