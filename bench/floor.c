@@ -84,6 +84,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < n; i++)
 		if (pids[i] > 0)
 			waitpid(pids[i], NULL, 0);
+	free(pids);
 	if (ok != n)
 		printf("failed %ld of %ld spawns\n", n - ok, n);
 	else

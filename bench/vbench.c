@@ -9,8 +9,10 @@
  *   vbench restart KEEPER RUNID N COUNT TIMEOUT
  *                                         kill -9 COUNT programs one by one, print the ms
  *                                         until each replacement has exec'd
- *   vbench timecmd COUNT TIMEOUT [-f SECONDS -g GAP_MS] -- CMD...
- *                                         wall time of each run of CMD, in ms
+ *   vbench timecmd COUNT TIMEOUT [-f SECONDS] [-g GAP_MS] [-m MAX_SECONDS] -- CMD...
+ *                                         wall time of each run of CMD, in ms (COUNT runs,
+ *                                         or runs for SECONDS; -m: no new run after
+ *                                         MAX_SECONDS once 3 are done)
  *   vbench crash RUNID MS DIR             the crash-storm program
  *   vbench stat                           n, p50, p95, p99, max of the numbers on stdin
  *   vbench reap RUNID DIR                 kill every process of this run that is left
@@ -270,6 +272,13 @@ static void sample_tree(int keeper, int with_mem, struct sample *s)
 	free(v);
 }
 
+static void sample_free(struct sample *s)
+{
+	free(s->pids);
+	free(s->starts);
+	free(s->cpu);
+}
+
 static int cmd_tree(int argc, char **argv)
 {
 	if (argc != 4)
@@ -279,6 +288,7 @@ static int cmd_tree(int argc, char **argv)
 	sample_tree(atoi(argv[2]), 1, &s);
 	printf("nsup=%d nprog=%d rss_kb=%llu pss_kb=%llu cpu_ns=%llu ticks=%llu\n", s.nsup, s.nprog,
 	       s.rss_kb, s.pss_kb, s.ns, s.ticks);
+	sample_free(&s);
 	return 0;
 }
 
@@ -315,6 +325,8 @@ static int cmd_cpu(int argc, char **argv)
 	double win = (double)(t1 - t0);
 	printf("cpu_pct=%.4f ticks_pct=%.3f window_s=%.2f nsup=%d\n", 100.0 * (double)used / win,
 	       100.0 * (double)ticks / (double)sysconf(_SC_CLK_TCK) / (win / 1e9), win / 1e9, b.nsup);
+	sample_free(&a);
+	sample_free(&b);
 	return 0;
 }
 
@@ -353,7 +365,11 @@ static int cn_open(void)
 /* One exec event (pid and kernel timestamp); 0 = timeout, -1 = events were lost. */
 static int cn_next_exec(int s, uint64_t deadline, int *pid, uint64_t *ts)
 {
-	static char buf[65536];
+	static union {
+		struct nlmsghdr h;
+		char b[65536];
+	} u;
+	char *buf = u.b;
 	static size_t len, off;
 	for (;;) {
 		while (off < len) {
@@ -362,10 +378,16 @@ static int cn_next_exec(int s, uint64_t deadline, int *pid, uint64_t *ts)
 				break;
 			off += NLMSG_ALIGN(h->nlmsg_len);
 			struct cn_msg *c = NLMSG_DATA(h);
-			struct proc_event *e = (struct proc_event *)c->data;
-			if (e->what == PROC_EVENT_EXEC) {
-				*pid = e->event_data.exec.process_pid;
-				*ts = e->timestamp_ns;
+			/* The event sits at a 4-byte offset: copy it out to read it aligned. */
+			struct proc_event e;
+			size_t have = h->nlmsg_len - NLMSG_LENGTH(sizeof *c);
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof *c))
+				continue;
+			memset(&e, 0, sizeof e);
+			memcpy(&e, c->data, have < sizeof e ? have : sizeof e);
+			if (e.what == PROC_EVENT_EXEC) {
+				*pid = e.event_data.exec.process_pid;
+				*ts = e.timestamp_ns;
 				return 1;
 			}
 		}
@@ -379,7 +401,7 @@ static int cn_next_exec(int s, uint64_t deadline, int *pid, uint64_t *ts)
 			continue;
 		if (r < 0 && errno == EINTR)
 			continue;
-		ssize_t got = recv(s, buf, sizeof buf, 0);
+		ssize_t got = recv(s, buf, sizeof u.b, 0);
 		if (got < 0 && errno == ENOBUFS)
 			return -1;
 		if (got < 0 && errno == EINTR)
@@ -675,6 +697,9 @@ static int cmd_restart(int argc, char **argv)
 		else
 			printf("timeout %ld\n", vic[k].idx);
 	}
+	close(cn);
+	free(vic);
+	free(pidof);
 	return 0;
 }
 
@@ -683,9 +708,10 @@ static int cmd_restart(int argc, char **argv)
 static int cmd_timecmd(int argc, char **argv)
 {
 	if (argc < 6)
-		die("usage: vbench timecmd COUNT TIMEOUT [-f SECONDS] [-g GAP_MS] -- CMD...");
+		die("usage: vbench timecmd COUNT TIMEOUT [-f SECONDS] [-g GAP_MS] [-m MAX_SECONDS] -- "
+		    "CMD...");
 	long count = atol(argv[2]);
-	double timeout = atof(argv[3]), for_s = 0, gap_ms = 0;
+	double timeout = atof(argv[3]), for_s = 0, gap_ms = 0, max_s = 0;
 	int i;
 	for (i = 4; i < argc && strcmp(argv[i], "--"); i += 2) {
 		if (i + 1 >= argc)
@@ -694,6 +720,8 @@ static int cmd_timecmd(int argc, char **argv)
 			for_s = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "-g"))
 			gap_ms = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "-m"))
+			max_s = atof(argv[i + 1]);
 		else
 			die("timecmd: unknown option %s", argv[i]);
 	}
@@ -705,8 +733,10 @@ static int cmd_timecmd(int argc, char **argv)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	uint64_t end = for_s > 0 ? now_ns() + (uint64_t)(for_s * 1e9) : 0;
+	uint64_t begin = now_ns(), end = for_s > 0 ? begin + (uint64_t)(for_s * 1e9) : 0;
 	for (long k = 0; for_s > 0 ? now_ns() < end : k < count; k++) {
+		if (max_s > 0 && k >= 3 && now_ns() - begin > (uint64_t)(max_s * 1e9))
+			break;
 		pid_t pid;
 		uint64_t t0 = now_ns();
 		int err = posix_spawnp(&pid, cmd[0], &fa, NULL, cmd, environ);
@@ -743,6 +773,7 @@ static int cmd_timecmd(int argc, char **argv)
 			nanosleep(&t, NULL);
 		}
 	}
+	posix_spawn_file_actions_destroy(&fa);
 	return 0;
 }
 
@@ -810,12 +841,14 @@ static int cmd_stat(void)
 	}
 	if (!n) {
 		printf("n=0 bad=%d\n", bad);
+		free(v);
 		return 0;
 	}
 	qsort(v, (size_t)n, sizeof *v, cmp_d);
 	double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 	printf("n=%d bad=%d min=%.6g med=%.6g p50=%.6g p95=%.6g p99=%.6g max=%.6g\n", n, bad, v[0],
 	       med, pct(v, n, 50), pct(v, n, 95), pct(v, n, 99), v[n - 1]);
+	free(v);
 	return 0;
 }
 

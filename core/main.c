@@ -403,7 +403,7 @@ int main(int argc, char **argv)
 	log_set_level((enum vigil_log_level)conf->log_level);
 	if (geteuid() != 0)
 		log_info("not running as root: priorities high and critical cannot lower nice or "
-		         "oom_score_adj (they are applied as far as permitted), and programs with "
+		         "oom_score_adj below 0 (low and normal still apply), and programs with "
 		         "user or group cannot start");
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warn("cannot become a child subreaper: %s", strerror(errno));

@@ -2,6 +2,7 @@
 #include "vjson.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,24 +244,50 @@ static int ser_process_adopted(json_t *o, const struct vigil_event *ev)
 	       put_time_ms(o, "started_at", e->started_at_ms);
 }
 
+/* Whether ev carries the struct up to and including member (fields appended to a struct after
+ * its first version are written only when the publisher's struct has them). */
+#define VJSON_HAS(T, member)                                                                       \
+	(ev->size >= offsetof(struct T, member) + sizeof(((struct T *)0)->member))
+
 static int ser_task_queued(json_t *o, const struct vigil_event *ev)
 {
 	EV(vigil_ev_task_queued);
+	int rc = put_str(o, "pool", e->pool) | put_str(o, "name", e->name) |
+	         put_str(o, "task_type", e->type) |
+	         put_str(o, "priority", vigil_priority_name(e->priority)) |
+	         put_int(o, "position", e->position);
+
+	if (VJSON_HAS(vigil_ev_task_queued, submitted_at_ms))
+		rc |= put_str(o, "command", e->command) |
+		      put_time_ms(o, "submitted_at", e->submitted_at_ms);
+	return rc;
+}
+
+static int ser_task_started(json_t *o, const struct vigil_event *ev)
+{
+	EV(vigil_ev_task_started);
 	return put_str(o, "pool", e->pool) | put_str(o, "name", e->name) |
-	       put_str(o, "task_type", e->type) |
-	       put_str(o, "priority", vigil_priority_name(e->priority)) |
-	       put_int(o, "position", e->position);
+	       put_str(o, "task_type", e->type) | put_int(o, "pid", e->pid) |
+	       put_int(o, "attempt", e->attempt) | put_int(o, "queued_ms", e->queued_ms);
 }
 
 static int ser_task_finished(json_t *o, const struct vigil_event *ev)
 {
 	EV(vigil_ev_task_finished);
-	return put_str(o, "pool", e->pool) | put_str(o, "name", e->name) |
-	       put_str(o, "task_type", e->type) |
-	       put_str(o, "state", vigil_task_state_name(e->state)) |
-	       put_known(o, "exit_code", e->exit_code) | put_int(o, "signal", e->signal) |
-	       put_int(o, "duration_ms", e->duration_ms) | put_real_known(o, "cpu_s", e->cpu_s) |
-	       put_known(o, "peak_rss_bytes", e->peak_rss_bytes);
+	int rc = put_str(o, "pool", e->pool) | put_str(o, "name", e->name) |
+	         put_str(o, "task_type", e->type) |
+	         put_str(o, "state", vigil_task_state_name(e->state)) |
+	         put_known(o, "exit_code", e->exit_code) | put_int(o, "signal", e->signal) |
+	         put_int(o, "duration_ms", e->duration_ms) | put_real_known(o, "cpu_s", e->cpu_s) |
+	         put_known(o, "peak_rss_bytes", e->peak_rss_bytes);
+
+	if (VJSON_HAS(vigil_ev_task_finished, error))
+		rc |= put_str(o, "priority", vigil_priority_name(e->priority)) |
+		      put_int(o, "attempts", e->attempts) |
+		      put_time_ms(o, "submitted_at", e->submitted_at_ms) |
+		      put_time_ms(o, "started_at", e->started_at_ms) |
+		      put_str(o, "error", e->error);
+	return rc;
 }
 
 static int ser_metrics_sample(json_t *o, const struct vigil_event *ev)
@@ -280,8 +307,17 @@ static int ser_metrics_sample(json_t *o, const struct vigil_event *ev)
 static int ser_health_changed(json_t *o, const struct vigil_event *ev)
 {
 	EV(vigil_ev_health_changed);
-	return put_known(o, "score", e->score) | put_known(o, "previous", e->previous) |
-	       put_str(o, "level", e->level) | put_str(o, "trend", e->trend);
+	int rc = put_known(o, "score", e->score) | put_known(o, "previous", e->previous) |
+	         put_str(o, "level", e->level) | put_str(o, "trend", e->trend);
+
+	if (VJSON_HAS(vigil_ev_health_changed, memory_exhaustion_ms))
+		rc |= put_real(o, "memory_penalty", e->memory_penalty) |
+		      put_real(o, "cpu_penalty", e->cpu_penalty) |
+		      put_real(o, "restart_penalty", e->restart_penalty) |
+		      put_real(o, "check_penalty", e->check_penalty) |
+		      put_real(o, "latency_penalty", e->latency_penalty) |
+		      put_known(o, "memory_exhaustion_ms", e->memory_exhaustion_ms);
+	return rc;
 }
 
 static int ser_limit_violated(json_t *o, const struct vigil_event *ev)
@@ -323,6 +359,11 @@ struct serializer {
 	{                                                                                          \
 		T, sizeof(struct S), F                                                             \
 	}
+/* A struct that grew: serialized from the end of its first version on (S up to M). */
+#define SER_FROM(T, S, M, F)                                                                       \
+	{                                                                                          \
+		T, offsetof(struct S, M), F                                                        \
+	}
 
 static const struct serializer serializers[] = {
     SER(VIGIL_EV_SUPERVISOR_STARTED, vigil_ev_supervisor_started, ser_supervisor_started),
@@ -337,10 +378,11 @@ static const struct serializer serializers[] = {
     SER(VIGIL_EV_PROCESS_BACKOFF, vigil_ev_process_backoff, ser_process_backoff),
     SER(VIGIL_EV_PROCESS_FATAL, vigil_ev_process_fatal, ser_process_fatal),
     SER(VIGIL_EV_PROCESS_ADOPTED, vigil_ev_process_adopted, ser_process_adopted),
-    SER(VIGIL_EV_TASK_QUEUED, vigil_ev_task_queued, ser_task_queued),
-    SER(VIGIL_EV_TASK_FINISHED, vigil_ev_task_finished, ser_task_finished),
+    SER_FROM(VIGIL_EV_TASK_QUEUED, vigil_ev_task_queued, command, ser_task_queued),
+    SER(VIGIL_EV_TASK_STARTED, vigil_ev_task_started, ser_task_started),
+    SER_FROM(VIGIL_EV_TASK_FINISHED, vigil_ev_task_finished, priority, ser_task_finished),
     SER(VIGIL_EV_METRICS_SAMPLE, vigil_ev_metrics_sample, ser_metrics_sample),
-    SER(VIGIL_EV_HEALTH_CHANGED, vigil_ev_health_changed, ser_health_changed),
+    SER_FROM(VIGIL_EV_HEALTH_CHANGED, vigil_ev_health_changed, memory_penalty, ser_health_changed),
     SER(VIGIL_EV_LIMIT_VIOLATED, vigil_ev_limit_violated, ser_limit_violated),
     SER(VIGIL_EV_ALERT_RAISED, vigil_ev_alert, ser_alert),
     SER(VIGIL_EV_ALERT_CLEARED, vigil_ev_alert, ser_alert),

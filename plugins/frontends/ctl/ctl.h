@@ -187,7 +187,7 @@ void ctl_events_start(struct ctl *ctl);
 void ctl_events_fini(struct ctl *ctl);
 void ctl_cmd_events(struct ctl_conn *c, const json_t *req);
 void ctl_evstream_free(struct ctl_conn *c);
-/* vjson_event() plus the task fields it may not know yet. NULL on ENOMEM. */
+/* An event as JSON (vjson_event with the core's type name). NULL on ENOMEM. */
 json_t *ctl_event_json(struct ctl *ctl, const struct vigil_event *ev);
 
 /* ctl_logs.c */

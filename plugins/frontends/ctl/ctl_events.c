@@ -56,42 +56,9 @@ static int stream_matches(const struct ctl_evstream *s, const struct vigil_event
 	return 1;
 }
 
-static void set_absent(json_t *o, const char *key, json_t *v)
-{
-	if (json_object_get(o, key))
-		json_decref(v);
-	else
-		json_object_set_new(o, key, v);
-}
-
 json_t *ctl_event_json(struct ctl *ctl, const struct vigil_event *ev)
 {
-	json_t *o = vjson_event(ev, ctl->host->event_name(ev->type));
-
-	if (!o)
-		return NULL;
-	/* the task fields the shared serializer may not carry yet (task.started, and the end
-	 * of task.finished); "set if absent" so a fuller serializer always wins */
-	if (ev->type == VIGIL_EV_TASK_STARTED && ev->size >= sizeof(struct vigil_ev_task_started)) {
-		const struct vigil_ev_task_started *e = (const void *)ev;
-
-		set_absent(o, "pool", vjson_string(e->pool));
-		set_absent(o, "name", vjson_string(e->name));
-		set_absent(o, "task_type", vjson_string(e->type));
-		set_absent(o, "pid", json_integer(e->pid));
-		set_absent(o, "attempt", json_integer(e->attempt));
-		set_absent(o, "queued_ms", json_integer(e->queued_ms));
-	} else if (ev->type == VIGIL_EV_TASK_FINISHED &&
-	           ev->size >= sizeof(struct vigil_ev_task_finished)) {
-		const struct vigil_ev_task_finished *e = (const void *)ev;
-
-		set_absent(o, "priority", json_string(vigil_priority_name(e->priority)));
-		set_absent(o, "attempts", json_integer(e->attempts));
-		set_absent(o, "submitted_at", ctl_time_json(e->submitted_at_ms));
-		set_absent(o, "started_at", ctl_time_json(e->started_at_ms));
-		set_absent(o, "error", vjson_string(e->error));
-	}
-	return o;
+	return vjson_event(ev, ctl->host->event_name(ev->type));
 }
 
 static unsigned char *event_frame(struct ctl *ctl, const struct vigil_event *ev, size_t *len)
