@@ -290,6 +290,12 @@ static int do_reexec(void)
 {
 	if (sup_shutting_down())
 		return -ESHUTDOWN;
+	/* Tasks are not handed over to the next image (yet): refuse rather than orphan them. */
+	if (task_active() > 0) {
+		log_warn("reexec refused: %zu task(s) queued or running; retry when they are done",
+		         task_active());
+		return -EBUSY;
+	}
 	if (!D.reexec_pending && loop_timer_add(0, 0, reexec_now, NULL))
 		D.reexec_pending = 1;
 	return 0;

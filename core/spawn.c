@@ -51,7 +51,7 @@ static void set_limit(int fd, int resource, int64_t value, const char *what)
 		struct rlimit old;
 		if (getrlimit(resource, &old) == 0 && old.rlim_max != RLIM_INFINITY &&
 		    (rlim_t)value > old.rlim_max && geteuid() != 0)
-			rl.rlim_max = old.rlim_max;
+			rl.rlim_cur = rl.rlim_max = old.rlim_max;
 	}
 	if (setrlimit(resource, &rl) < 0)
 		child_fail(fd, "setrlimit", what);

@@ -168,7 +168,9 @@ void sup_store_put(struct proc *p)
 	};
 	int r = ops->registry_put(S.store->state, &e);
 	if (r < 0)
-		log_debug("registry put %s: %s", p->name, strerror(-r));
+		log_warn("%s: the registry could not record pid %d (%s): after a crash of vigild it "
+		         "would not be adopted",
+		         p->name, (int)p->pid, strerror(-r));
 }
 
 void sup_store_remove(struct proc *p)
@@ -412,8 +414,17 @@ static void do_spawn(struct proc *p)
 		struct vigil_proc_info info;
 		proc_fill_info(p, &info);
 		if (launch_attach(S.plugins, &info, p->pid, hold[1], p->spawn_error,
-		                  sizeof p->spawn_error) < 0)
+		                  sizeof p->spawn_error) < 0) {
+			/* The child was killed before exec: nothing may report this start as
+			 * exec'd; the reap finishes it as spawn-failed. */
 			p->spawn_failed = 1;
+			close_spawn_pipe(p);
+			log_warn("%s: %s", p->name, p->spawn_error);
+			sup_arm_timer(p, g->start_timeout_ms);
+			free(path);
+			util_strv_free(env);
+			return;
+		}
 	}
 	p->spawn_watch = loop_watch(p->spawn_fd, EPOLLIN, on_spawn_pipe, p);
 	if (!p->spawn_watch)
@@ -484,6 +495,8 @@ static void spawn_outcome(struct proc *p)
 	if (r == -EAGAIN)
 		return;
 	close_spawn_pipe(p);
+	if (r == 1 && p->spawn_failed)
+		return; /* killed before exec (a monitor refused it): not a successful exec */
 	if (r == 0) {
 		/* The child exits 127 right after: the reap finishes the failure. */
 		snprintf(p->spawn_error, sizeof p->spawn_error, "%s", msg);
@@ -849,6 +862,7 @@ static void on_shutdown_timeout(void *arg)
 {
 	(void)arg;
 	log_warn("shutdown_timeout reached: killing what is left");
+	task_kill_all();
 	for (size_t i = 0; i < S.nprocs; i++) {
 		struct proc *p = S.procs[i];
 		if (!sup_is_down(p)) {

@@ -253,10 +253,13 @@ int sup_save_state(const char *path)
 	uint64_t now = loop_now_ms();
 	for (size_t i = 0; i < S.nprocs; i++) {
 		const struct proc *p = S.procs[i];
-		fprintf(f, "%s\t%d\t%d\t%d\t%" PRId64 "\t%" PRIu64 "\t%u\t%d\t%d\t%d\t%d\n", p->name,
-		        (int)p->state, (int)p->pid, (int)p->pgid, p->started_at_ms,
+		fprintf(f,
+		        "%s\t%d\t%d\t%d\t%" PRId64 "\t%" PRIu64 "\t%u\t%d\t%d\t%d\t%d\t%d\t%" PRIu64
+		        "\n",
+		        p->name, (int)p->state, (int)p->pid, (int)p->pgid, p->started_at_ms,
 		        (uint64_t)(now - p->started_mono), p->restarts, p->exit_code, p->exit_signal,
-		        p->want_down, p->pidfd >= 0);
+		        p->want_down, p->pidfd >= 0, p->restart_after_stop,
+		        p->pid ? proc_start_ticks(p->pid) : 0);
 	}
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		int e = errno;
@@ -280,13 +283,16 @@ int sup_restore_state(const char *path)
 	unsigned restored = 0;
 	while (fgets(line, sizeof line, f)) {
 		char name[256];
-		int state, pid, pgid, code, sig, down, adopted;
+		int state, pid, pgid, code, sig, down, adopted, restart = 0;
 		int64_t started;
-		uint64_t age;
+		uint64_t age, ticks = 0;
 		unsigned restarts;
-		if (sscanf(line, "%255[^\t]\t%d\t%d\t%d\t%" SCNd64 "\t%" SCNu64 "\t%u\t%d\t%d\t%d\t%d",
-		           name, &state, &pid, &pgid, &started, &age, &restarts, &code, &sig, &down,
-		           &adopted) != 11)
+		int nf = sscanf(line,
+		                "%255[^\t]\t%d\t%d\t%d\t%" SCNd64 "\t%" SCNu64
+		                "\t%u\t%d\t%d\t%d\t%d\t%d\t%" SCNu64,
+		                name, &state, &pid, &pgid, &started, &age, &restarts, &code, &sig,
+		                &down, &adopted, &restart, &ticks);
+		if (nf != 11 && nf != 13)
 			continue;
 		struct proc *p = sup_find(name);
 		if (!p) {
@@ -305,6 +311,19 @@ int sup_restore_state(const char *path)
 		p->started_at_ms = started;
 		p->started_mono = loop_now_ms() - age;
 		p->state_since_ms = loop_wall_ms();
+		p->restart_after_stop = restart;
+		if (pid <= 0 && state == VIGIL_PROC_STOPPING) {
+			/* The main process is gone, its group was still dying: keep waiting for it,
+			 * with a fresh stop_timeout. */
+			p->state = VIGIL_PROC_STOPPING;
+			if (pgid > 0 && kill(-pgid, 0) == 0) {
+				p->pgid = pgid;
+				sup_arm_timer(p, p->prog->stop_timeout_ms);
+			} else {
+				sup_step(p, FE_EXIT);
+			}
+			continue;
+		}
 		if (pid <= 0) {
 			/* Between runs: stopped, exited or fatal stay so; a pending restart or start
 			 * happens now. */
@@ -323,11 +342,15 @@ int sup_restore_state(const char *path)
 		reopen_capture(p);
 		restored++;
 		if (adopted) {
-			/* Adopted before the reexec: still not our child. */
-			int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+			/* Adopted before the reexec: still not our child, and its pid may have been
+			 * reused meanwhile: check it is still the same process. */
+			struct vigil_registry_entry e = {.pid = pid, .start_ticks = ticks};
+			int fd = ticks ? verify(&e, S.boot_id) : -1;
 			p->state = VIGIL_PROC_ADOPTED;
-			if (fd < 0 || watch_adopted(p, fd) < 0)
+			if (fd < 0 || watch_adopted(p, fd) < 0) {
+				p->pgid = 0; /* gone: its group number may be someone else's now */
 				on_adopted_exit(-1, 0, p);
+			}
 			continue;
 		}
 		/* Our own child, so its exit will still come through wait4 with its status. */

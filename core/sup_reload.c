@@ -8,6 +8,7 @@
 #include "log.h"
 #include "loop.h"
 #include "sup_int.h"
+#include "task.h"
 #include "util.h"
 
 /* Configurations replaced by a reload stay alive while an instance still points into them
@@ -138,6 +139,10 @@ static void set_policy(struct proc *p)
 
 int sup_reload(struct vigil_conf *nc, char *err, size_t len)
 {
+	if (S.shutting_down) {
+		snprintf(err, len, "vigild is shutting down");
+		return -1;
+	}
 	if (check_applicable(nc, err, len) < 0)
 		return -1;
 	if (plugins_changed(S.conf, nc))
@@ -162,8 +167,21 @@ int sup_reload(struct vigil_conf *nc, char *err, size_t len)
 			else
 				snprintf(name, sizeof name, "%s", g->name);
 			struct proc *p = sup_find(name);
-			if (p && p->removing)
-				p = NULL; /* still stopping from an earlier reload: start a new one */
+			if (p && p->removing) {
+				/* Back before its earlier removal finished: the same instance carries
+				 * on (a twin would run beside it and share its registry entry). */
+				p->removing = 0;
+				p->prog = g;
+				p->reload_mark = 1;
+				set_policy(p);
+				next[n++] = p;
+				changed++;
+				if (p->pid)
+					p->restart_after_stop = g->autostart;
+				else if (g->autostart)
+					restart[nrestart++] = p;
+				continue;
+			}
 			if (!p) {
 				p = proc_new(g, g->numprocs > 1 ? k : -1);
 				p->policy = NULL;
@@ -212,6 +230,7 @@ int sup_reload(struct vigil_conf *nc, char *err, size_t len)
 	h->next = held;
 	held = h;
 	S.conf = nc;
+	task_reload(nc);
 	free(S.procs);
 	S.procs = next;
 	S.nprocs = n;

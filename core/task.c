@@ -63,6 +63,7 @@ struct pool {
 
 static struct {
 	const struct vigil_conf *conf;
+	const struct conf_security *sec; /* the current [security]: reload replaces it */
 	struct loader_set *plugins;
 	struct pool *pools;
 	size_t npools;
@@ -471,7 +472,7 @@ static void start_run(struct task *t)
 	t->started_mono = loop_now_ms();
 	pl->running++;
 
-	if (launch_prepare(g, T.conf->security.no_new_privs, &req, groups, t->error,
+	if (launch_prepare(g, T.sec->no_new_privs, &req, groups, t->error,
 	                   sizeof t->error) < 0)
 		goto fail;
 	req.nice = (int[]){10, 0, -5, -10}[t->priority & 3];
@@ -493,8 +494,8 @@ static void start_run(struct task *t)
 		goto fail;
 	}
 	/* Checked again at each run: the file may have changed since the submission. */
-	if (!sandbox_command_ok(&T.conf->security, path, t->error, sizeof t->error) ||
-	    !sandbox_dir_ok(&T.conf->security, req.cwd, t->error, sizeof t->error))
+	if (!sandbox_command_ok(T.sec, path, t->error, sizeof t->error) ||
+	    !sandbox_dir_ok(T.sec, req.cwd, t->error, sizeof t->error))
 		goto fail;
 	if (open_output(t, g->stdout_mode, "out", &outfd) < 0)
 		goto fail;
@@ -589,13 +590,12 @@ static int on_reaped(pid_t pid, int status, const struct rusage *ru)
 	} else {
 		t->exit_code = WEXITSTATUS(status);
 	}
-	/* A task ends with its whole tree. */
-	if (pl->conf->task.kill_tree) {
-		struct vigil_proc_info info;
-		proc_view(t, &info);
+	/* A task ends with its whole tree; monitors forget it either way. */
+	struct vigil_proc_info info;
+	proc_view(t, &info);
+	if (pl->conf->task.kill_tree)
 		launch_kill_tree(T.plugins, &info, t->pid, SIGKILL);
-		launch_detach(T.plugins, &info);
-	}
+	launch_detach(T.plugins, &info);
 	t->pid = 0;
 	cancel_timer(t);
 	enum stop_why why = t->stop;
@@ -653,7 +653,7 @@ int task_submit(const struct vigil_task_spec *spec, char *id, size_t idlen, char
 		return -EINVAL;
 	}
 	/* [security]: refuse at submission what would be refused at run time. */
-	const struct conf_security *sec = &T.conf->security;
+	const struct conf_security *sec = T.sec;
 	if (!sandbox_dir_ok(sec, spec->cwd ? spec->cwd : pl->conf->task.directory, err, errlen))
 		return -EPERM;
 	if (sec->allowed_commands && sec->allowed_commands[0]) {
@@ -772,6 +772,18 @@ void task_shutdown(void)
 	}
 }
 
+void task_reload(const struct vigil_conf *conf)
+{
+	T.sec = &conf->security;
+}
+
+void task_kill_all(void)
+{
+	for (struct task *t = T.first; t; t = t->next)
+		if (t->pid)
+			signal_tree(t, SIGKILL);
+}
+
 size_t task_active(void)
 {
 	return T.active;
@@ -781,6 +793,7 @@ int task_init(const struct vigil_conf *conf, struct loader_set *plugins)
 {
 	memset(&T, 0, sizeof T);
 	T.conf = conf;
+	T.sec = &conf->security;
 	T.plugins = plugins;
 	T.npools = conf->npools;
 	T.pools = util_xcalloc(T.npools ? T.npools : 1, sizeof *T.pools);

@@ -22,6 +22,10 @@ int task_foreach(const char *id, vigil_task_fn fn, void *arg);
 
 /* Shutdown: queued tasks are cancelled, running ones stopped. */
 void task_shutdown(void);
+/* A reload: the [security] lists of conf apply to tasks from now on (pools stay). */
+void task_reload(const struct vigil_conf *conf);
+/* shutdown_timeout: SIGKILL every running task's tree. */
+void task_kill_all(void);
 /* Tasks still queued or running. */
 size_t task_active(void);
 

@@ -319,6 +319,27 @@ void vd_relaunch(struct vd *vd)
 	ck_assert_msg(r == -1, "vigild exited with %d before becoming ready", r);
 }
 
+void vd_prepare(struct vd *vd, const char *body)
+{
+	memset(vd, 0, sizeof *vd);
+	vd->pid = -1;
+	write_config(vd, body);
+}
+
+void vd_relaunch_log(struct vd *vd)
+{
+	char err[4096];
+	int r = launch(vd, err, sizeof err);
+	ck_assert_msg(r == -1, "vigild exited with %d before becoming ready: %s", r, err);
+}
+
+const char *vd_log_path(struct vd *vd)
+{
+	static char buf[320];
+	snprintf(buf, sizeof buf, "%s/vigild.stderr", vd->dir);
+	return buf;
+}
+
 int vd_halt(struct vd *vd)
 {
 	int status = 0;

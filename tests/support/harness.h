@@ -27,6 +27,14 @@ void vd_start(struct vd *vd, const char *config_body);
  * (e.g. a bad config), or -1 when it became ready. stderr_out gets what it printed. */
 int vd_try_start(struct vd *vd, const char *config_body, char *stderr_out, size_t len);
 
+/* Writes the config and fills vd like vd_start, without starting vigild (vd->pid = -1): a test
+ * can prepare the state dir (e.g. mount something on it), then vd_relaunch or vd_relaunch_log. */
+void vd_prepare(struct vd *vd, const char *config_body);
+/* vd_relaunch with vigild's stderr going to DIR/vigild.stderr (truncated first), so a test can
+ * wait for a log line there with vd_wait_file(vd_log_path(vd), ...). */
+void vd_relaunch_log(struct vd *vd);
+const char *vd_log_path(struct vd *vd);   /* static buffer */
+
 /* SIGKILLs vigild (its programs live on) and closes the event stream. */
 void vd_kill9(struct vd *vd);
 /* Starts vigild again on the same config and state dir; waits until ready. */
