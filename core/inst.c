@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "launch.h"
@@ -144,6 +147,29 @@ uint64_t proc_stat_start(pid_t pid, char *state)
 		if (*s == ' ')
 			field++;
 	return strtoull(s, NULL, 10);
+}
+
+/* pidfs (Linux 6.9+) gives every process its own pidfd inode; older kernels share one. */
+#define PIDFS_MAGIC_ 0x50494446
+
+uint64_t proc_pidfd_ino(int pidfd)
+{
+	struct statfs sf;
+	struct stat st;
+	if (pidfd < 0 || fstatfs(pidfd, &sf) < 0 || sf.f_type != PIDFS_MAGIC_ ||
+	    fstat(pidfd, &st) < 0)
+		return 0;
+	return (uint64_t)st.st_ino;
+}
+
+uint64_t proc_pid_ino(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return 0;
+	uint64_t ino = proc_pidfd_ino(fd);
+	close(fd);
+	return ino;
 }
 
 void proc_read_boot_id(char *buf, size_t len)

@@ -89,6 +89,10 @@ uint64_t proc_start_ticks(pid_t pid);
 /* The same, and the state letter of field 3 ('Z' for a zombie). */
 uint64_t proc_stat_start(pid_t pid, char *state);
 void proc_read_boot_id(char *buf, size_t len);
+/* The inode of a pidfd on pidfs (unique per process), or 0 where pidfds have no file system of
+ * their own (before Linux 6.9). proc_pid_ino opens one for pid. */
+uint64_t proc_pidfd_ino(int pidfd);
+uint64_t proc_pid_ino(pid_t pid);
 
 /* Tells the policy an operator started the instance: its failures are forgotten. */
 void proc_policy_reset(struct proc *p);

@@ -165,6 +165,7 @@ void sup_store_put(struct proc *p)
 		.started_at_ms = p->started_at_ms,
 		.state = p->state,
 		.restarts = p->restarts,
+		.pid_ino = proc_pid_ino(p->pid),
 	};
 	int r = ops->registry_put(S.store->state, &e);
 	if (r < 0)

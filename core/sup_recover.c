@@ -139,6 +139,14 @@ static int verify(const struct vigil_registry_entry *e, const char *boot)
 		close(fd);
 		return -1;
 	}
+	/* The start time counts in clock ticks (10 ms): a pid reused within one tick would pass.
+	 * Where pidfds have inodes of their own, the inode tells processes apart for sure. */
+	uint64_t ino = proc_pidfd_ino(fd);
+	if (e->size >= offsetof(struct vigil_registry_entry, pid_ino) + sizeof e->pid_ino &&
+	    e->pid_ino && ino && ino != e->pid_ino) {
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -344,7 +352,7 @@ int sup_restore_state(const char *path)
 		if (adopted) {
 			/* Adopted before the reexec: still not our child, and its pid may have been
 			 * reused meanwhile: check it is still the same process. */
-			struct vigil_registry_entry e = {.pid = pid, .start_ticks = ticks};
+			struct vigil_registry_entry e = {.size = sizeof e, .pid = pid, .start_ticks = ticks};
 			int fd = ticks ? verify(&e, S.boot_id) : -1;
 			p->state = VIGIL_PROC_ADOPTED;
 			if (fd < 0 || watch_adopted(p, fd) < 0) {

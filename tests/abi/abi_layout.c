@@ -441,6 +441,7 @@ static void collect(void)
 	FIELD(vigil_registry_entry, started_at_ms);
 	FIELD(vigil_registry_entry, state);
 	FIELD(vigil_registry_entry, restarts);
+	FIELD(vigil_registry_entry, pid_ino);
 
 	STRUCT(vigil_store_ops, GROW);
 	FIELD(vigil_store_ops, size);

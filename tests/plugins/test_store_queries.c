@@ -1151,7 +1151,7 @@ START_TEST(migration_from_version_1)
 
 	sql_exec(db_path, schema_v1);
 	store_open(NULL, NULL);
-	ck_assert_int_eq(logs_matching("schema version 1 -> 2"), 1);
+	ck_assert_int_eq(logs_matching("schema version 1 -> 3"), 1);
 	ck_assert_int_eq(ops->registry_load(state, count_entries, &entries), 0);
 	ck_assert_int_eq(entries, 1);
 	/* The old runs answer queries: "expected" was derived from how they ended. */
@@ -1167,7 +1167,7 @@ START_TEST(migration_from_version_1)
 	ck_assert_int_eq(ops->flush(state), 0);
 	store_close();
 	ck_assert_str_eq(sql_rows(db_path, "SELECT value FROM meta WHERE key='schema_version'"),
-	                 "2");
+	                 "3");
 	ck_assert_str_eq(sql_rows(db_path, "SELECT pid, ifnull(expected, 'N'), ifnull(priority,"
 	                                   " 'N') FROM runs ORDER BY id"),
 	                 "1,1,N | 2,0,N | 3,1,N | 4,0,N | 4242,1,high");

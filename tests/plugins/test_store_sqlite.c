@@ -516,7 +516,7 @@ START_TEST(registry_roundtrip_across_reopen)
 	store_close(&s);
 
 	ck_assert_str_eq(sql_text(db_path, "SELECT value FROM meta WHERE key='schema_version'"),
-	                 "2");
+	                 "3");
 	ck_assert_str_eq(sql_text(db_path, "PRAGMA journal_mode"), "wal");
 }
 END_TEST
@@ -855,7 +855,7 @@ START_TEST(newer_schema_refused)
 	ck_assert_int_eq(store_open(&s, NULL), -EPROTO);
 	ck_assert_int_eq(
 	    logs_matching("has schema version 99, but this store_sqlite knows versions "
-	                  "up to 2"),
+	                  "up to 3"),
 	    1);
 	ck_assert_int_eq(logs_matching(db_path), 1);
 	plugin_desc->fini(s.state);

@@ -114,8 +114,8 @@ int sq_db_prepare(struct sq_db *db)
 		rc =
 		    prepare(db->h,
 		            "INSERT OR REPLACE INTO registry(name, program, pid, pgid, start_ticks,"
-		            " boot_id, started_at_ms, state, restarts, updated_ms)"
-		            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		            " boot_id, started_at_ms, state, restarts, updated_ms, pid_ino)"
+		            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 		            &db->put);
 	if (rc == SQLITE_OK)
 		rc = prepare(db->h, "DELETE FROM registry WHERE name = ?1", &db->remove);
@@ -234,6 +234,7 @@ static int apply_put(struct sq_db *db, const struct sq_rec *r)
 	bind_text(s, 8, vigil_proc_state_name((enum vigil_proc_state)r->state));
 	sqlite3_bind_int64(s, 9, r->restarts);
 	sqlite3_bind_int64(s, 10, r->updated_ms);
+	sqlite3_bind_int64(s, 11, (sqlite3_int64)r->pid_ino);
 	return run_done(s);
 }
 

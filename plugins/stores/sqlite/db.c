@@ -109,6 +109,8 @@ static const char *const migrations[SQ_SCHEMA_VERSION] = {
     " tree_procs_max INTEGER, tree_cpu_pct_max REAL, tree_rss_bytes_max INTEGER,"
     " PRIMARY KEY(name, minute_ms)) WITHOUT ROWID;"
     "CREATE INDEX metrics_minute ON metrics(minute_ms);",
+    /* 2 -> 3: the pidfs inode of the registered process (0 where unknown). */
+    "ALTER TABLE registry ADD COLUMN pid_ino INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* The OS error behind rc, for the codes where SQLite keeps one (it is stale otherwise). */
@@ -433,7 +435,7 @@ int sq_db_load(struct sq_store *st, int (*fn)(const struct vigil_registry_entry 
 		rc = sqlite3_prepare_v2(
 		    h,
 		    "SELECT name, program, pid, pgid, start_ticks, boot_id,"
-		    " started_at_ms, state, restarts FROM registry ORDER BY name",
+		    " started_at_ms, state, restarts, pid_ino FROM registry ORDER BY name",
 		    -1, &s, NULL);
 	}
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -448,6 +450,7 @@ int sq_db_load(struct sq_store *st, int (*fn)(const struct vigil_registry_entry 
 		    .started_at_ms = sqlite3_column_int64(s, 6),
 		    .state = state_of((const char *)sqlite3_column_text(s, 7)),
 		    .restarts = (uint32_t)sqlite3_column_int64(s, 8),
+		    .pid_ino = (uint64_t)sqlite3_column_int64(s, 9),
 		};
 
 		rc = SQLITE_OK;

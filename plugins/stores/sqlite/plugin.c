@@ -212,7 +212,8 @@ static int sq_registry_put(void *state, const struct vigil_registry_entry *e)
 	struct sq_store *st = state;
 	struct sq_rec *r;
 
-	if (!e || e->size < sizeof(*e) || !e->name)
+	/* A core of ABI 1.0 without pid_ino passes a shorter entry: that is fine. */
+	if (!e || e->size < offsetof(struct vigil_registry_entry, pid_ino) || !e->name)
 		return -EINVAL;
 	r = sq_rec_new(SQ_REC_PUT, (const char *const[SQ_NSTR]){
 	                               [SQ_NAME] = e->name,
@@ -224,6 +225,8 @@ static int sq_registry_put(void *state, const struct vigil_registry_entry *e)
 	r->pid = e->pid;
 	r->pgid = e->pgid;
 	r->start_ticks = e->start_ticks;
+	if (e->size >= offsetof(struct vigil_registry_entry, pid_ino) + sizeof e->pid_ino)
+		r->pid_ino = e->pid_ino;
 	r->started_at_ms = e->started_at_ms;
 	r->state = (int32_t)e->state;
 	r->restarts = e->restarts;

@@ -11,7 +11,7 @@
 /* Nothing here is exported: the plugin is linked with hidden visibility and a version script
  * that keeps only vigil_plugin_entry_v1. The sq_ prefix marks the plugin's own functions. */
 
-#define SQ_SCHEMA_VERSION 2
+#define SQ_SCHEMA_VERSION 3
 
 /* Writes are committed at once (without waiting for flush_interval) past this many records. */
 #define SQ_BATCH_NOW 1000
@@ -67,6 +67,7 @@ struct sq_rec {
 	int32_t pid;
 	int32_t pgid;
 	uint64_t start_ticks;
+	uint64_t pid_ino;
 	int64_t started_at_ms;
 	int64_t ended_at_ms; /* also the time of an alert, violation or sample */
 	int64_t updated_ms;

@@ -16,6 +16,9 @@ struct vigil_registry_entry {
 	int64_t started_at_ms;     /* wall clock */
 	enum vigil_proc_state state;
 	uint32_t restarts;
+	uint64_t pid_ino;          /* inode of a pidfd of the process where pidfds have their own
+	                            * file system (pidfs, Linux 6.9+): unique per process even
+	                            * when a pid is reused within one clock tick; 0 = unknown */
 };
 
 /* A history query (`vigilctl ps --history`). A NULL string or 0 number does not filter. */
