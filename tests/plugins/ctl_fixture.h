@@ -32,6 +32,13 @@
 #include "../../plugins/frontends/ctl/ctl_taskview.c"
 #include "../../plugins/frontends/ctl/ctl_ps.c"
 #include "../../plugins/frontends/ctl/ctl_time.c"
+#include "../../plugins/frontends/ctl/ctl_health.c"
+#include "../../plugins/frontends/ctl/ctl_report.c"
+#include "../../plugins/common/report.c"
+#include "../../plugins/common/report_collect.c"
+#include "../../plugins/common/report_health.c"
+#include "../../plugins/common/report_xml.c"
+#include "../../plugins/common/report_json.c"
 
 static inline size_t frame_of(unsigned char *buf, const char *body)
 {

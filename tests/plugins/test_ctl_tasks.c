@@ -911,11 +911,6 @@ START_TEST(reexec_replies)
 	r = ask("{\"cmd\":\"reexec\"}");
 	ck_assert_int_eq(error_code(r), 1);
 	json_decref(r);
-	/* health and report are still to come */
-	r = ask("{\"cmd\":\"report\"}");
-	ck_assert_int_eq(error_code(r), 1);
-	ck_assert_ptr_nonnull(strstr(error_msg(r), "not supported yet"));
-	json_decref(r);
 }
 END_TEST
 

@@ -169,6 +169,12 @@ int ctl_task_from_history(struct ctl *ctl, const char *id, struct ctl_tsnap *s);
 void ctl_cmd_ps(struct ctl_conn *c, const json_t *req);
 void ctl_cmd_stats(struct ctl_conn *c, const json_t *req);
 
+/* ctl_health.c */
+void ctl_cmd_health(struct ctl_conn *c, const json_t *req);
+
+/* ctl_report.c */
+void ctl_cmd_report(struct ctl_conn *c, const json_t *req);
+
 /* ctl_time.c */
 /* A point in time for ps/stats: a JSON integer (Unix ms), a duration back from now_ms
  * ("2h", "1h30m", "90s") or an RFC 3339 timestamp ("2026-11-27T03:04:05Z", "...+02:00",

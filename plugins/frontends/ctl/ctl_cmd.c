@@ -296,20 +296,14 @@ static void cmd_reexec(struct ctl_conn *c)
 	ctl_send(c, json_pack("{s:b}", "ok", 1));
 }
 
-/* Commands of SPEC §4 this version does not serve yet. */
-static const char *const planned[] = {
-    "health",
-    "report",
-    NULL,
-};
-
 static const struct {
 	const char *name;
 	void (*fn)(struct ctl_conn *c, const json_t *req);
 } with_req[] = {
-    {"status", cmd_status},     {"signal", cmd_signal}, {"logs", ctl_cmd_logs},
-    {"events", ctl_cmd_events}, {"run", ctl_cmd_run},   {"wait", ctl_cmd_wait},
-    {"cancel", ctl_cmd_cancel}, {"ps", ctl_cmd_ps},     {"stats", ctl_cmd_stats},
+    {"status", cmd_status},     {"signal", cmd_signal},     {"logs", ctl_cmd_logs},
+    {"events", ctl_cmd_events}, {"run", ctl_cmd_run},       {"wait", ctl_cmd_wait},
+    {"cancel", ctl_cmd_cancel}, {"ps", ctl_cmd_ps},         {"stats", ctl_cmd_stats},
+    {"health", ctl_cmd_health}, {"report", ctl_cmd_report},
 };
 
 static const struct {
@@ -344,13 +338,6 @@ void ctl_handle_request(struct ctl_conn *c, json_t *req)
 	for (i = 0; i < sizeof without_req / sizeof without_req[0]; i++) {
 		if (strcmp(cmd, without_req[i].name) == 0) {
 			without_req[i].fn(c);
-			return;
-		}
-	}
-	for (i = 0; planned[i]; i++) {
-		if (strcmp(cmd, planned[i]) == 0) {
-			ctl_send_error(c, PROTO_FAILED, "%s: not supported yet by this vigild",
-			               cmd);
 			return;
 		}
 	}

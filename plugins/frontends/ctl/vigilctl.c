@@ -44,6 +44,9 @@ static const char help_text[] =
     "                                           programs and tasks, live or from the history\n"
     "  stats [--by type|program|pool] [--since D]\n"
     "                                           runs, success rate, durations, cpu, rss\n"
+    "  health NAME                              score, factors, trend, alerts, violations\n"
+    "  report [--format xml|json] [-o FILE] [--since D]\n"
+    "                                           the full report (XML unless --json)\n"
     "  logs NAME [-f] [-n N] [--stderr]         captured output\n"
     "  events [-f] [--type T]... [--subject S]  recent events, or follow them\n"
     "  reload                                   re-read the configuration\n"
@@ -162,6 +165,8 @@ static int show_reply(const struct command *cmd, const json_t *req, const json_t
 	if (json_is_string(json_object_get(reply, "warning")))
 		fprintf(stderr, "vigilctl: %s\n",
 		        json_string_value(json_object_get(reply, "warning")));
+	if (cmd->out == OUT_REPORT)
+		return out_report(reply, vigilctl_output);
 	if (vigilctl_json)
 		print_json(reply, 0);
 	else

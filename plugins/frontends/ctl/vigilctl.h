@@ -23,6 +23,8 @@ enum out_kind {
 	OUT_STATS,
 	OUT_RELOAD,
 	OUT_REEXEC,
+	OUT_HEALTH,  /* score, factors, alerts, violations (one block per instance) */
+	OUT_REPORT,  /* the document, to stdout or to vigilctl_output */
 	OUT_GENERIC, /* any other reply: its members, one per line */
 };
 
@@ -48,6 +50,8 @@ struct command {
 /* vigilctl_args.c: the table of commands. */
 extern const struct command vigilctl_commands[];
 extern const size_t vigilctl_ncommands;
+/* report -o FILE; NULL = stdout. */
+extern const char *vigilctl_output;
 
 /* vigilctl.c */
 extern int vigilctl_json; /* --json */
@@ -64,5 +68,13 @@ void out_reply(FILE *f, enum out_kind kind, const json_t *reply, int colour);
 void out_stream_item(FILE *f, enum out_kind kind, const json_t *item);
 /* The exit code of a wait-like reply ({"state", "exit_code", "signal"}): see docs/vigilctl.md. */
 int out_task_exit(const json_t *task);
+
+/* vigilctl_report.c */
+/* Writes a report reply's document (XML as is, a JSON report indented; with --json a JSON
+ * report as one document) to stdout or to path, atomically (a temporary file renamed over it).
+ * Returns an exit code. */
+int out_report(const json_t *reply, const char *path);
+/* A health reply for humans: one block per instance. colour: use ANSI colours. */
+void out_health(FILE *f, const json_t *reply, int colour);
 
 #endif

@@ -380,10 +380,54 @@ static int build_stats(int argc, char **argv, json_t *req)
 	return 0;
 }
 
-/* Commands of SPEC §4 that the daemon answers itself (today: "not supported yet"). */
-static int build_passthrough(int argc, char **argv, json_t *req)
+/* health NAME */
+static int build_health(int argc, char **argv, json_t *req)
 {
-	return add_names(req, argc - 1, argv + 1, 0, "");
+	if (argc > 1 && argv[1][0] == '-' && strcmp(argv[1], "--") != 0)
+		return vigilctl_usage("health: unknown option '%s'", argv[1]);
+	if (argc != 2)
+		return vigilctl_usage("health: expected exactly one NAME");
+	return add_names(req, 1, argv + 1, 1, "NAME");
+}
+
+const char *vigilctl_output;
+
+/* report [--format xml|json] [-o FILE] [--since D]; --json alone asks for json */
+static int build_report(int argc, char **argv, json_t *req)
+{
+	static const struct option opts[] = {
+	    {"format", required_argument, NULL, 'f'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"since", required_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *format = NULL;
+	int c;
+
+	SUBOPT_BEGIN();
+	while ((c = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
+		if (c == 'f') {
+			if (strcmp(optarg, "xml") != 0 && strcmp(optarg, "json") != 0)
+				return vigilctl_usage(
+				    "report: --format: expected xml or json, got '%s'", optarg);
+			format = optarg;
+		} else if (c == 'o') {
+			if (!*optarg)
+				return vigilctl_usage("report: -o: expected a file name");
+			vigilctl_output = strcmp(optarg, "-") == 0 ? NULL : optarg;
+		} else if (c == 'S') {
+			json_object_set_new(req, "since", json_string(optarg));
+		} else {
+			return bad_option(argv[0], argv);
+		}
+	}
+	if (optind < argc)
+		return vigilctl_usage("report: unexpected argument '%s'", argv[optind]);
+	json_object_set_new(req, "format",
+	                    json_string(format          ? format
+	                                : vigilctl_json ? "json"
+	                                                : "xml"));
+	return 0;
 }
 
 const struct command vigilctl_commands[] = {
@@ -404,7 +448,7 @@ const struct command vigilctl_commands[] = {
     {"stats", OUT_STATS, build_stats},
     {"reload", OUT_RELOAD, build_none},
     {"reexec", OUT_REEXEC, build_none},
-    {"health", OUT_GENERIC, build_passthrough},
-    {"report", OUT_GENERIC, build_passthrough},
+    {"health", OUT_HEALTH, build_health},
+    {"report", OUT_REPORT, build_report},
 };
 const size_t vigilctl_ncommands = sizeof vigilctl_commands / sizeof vigilctl_commands[0];

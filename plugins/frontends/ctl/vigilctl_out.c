@@ -168,17 +168,18 @@ static void print_status(FILE *f, const json_t *reply, int colour)
 
 static void print_plugins(FILE *f, const json_t *reply)
 {
-	struct table t = {.ncols = 6,
-	                  .head = {"KIND", "NAME", "INSTANCE", "VERSION", "ABI", "FILE"},
+	struct table t = {.ncols = 7,
+	                  .head = {"KIND", "NAME", "INSTANCE", "SECTION", "VERSION", "ABI", "FILE"},
 	                  .colour_col = -1};
 	const json_t *p;
 	size_t i;
 
 	json_array_foreach(json_object_get(reply, "plugins"), i, p)
 	{
-		char *row[6] = {xstr(jstr(p, "kind")),     xstr(jstr(p, "name")),
-		                xstr(jstr(p, "instance")), xstr(jstr(p, "version")),
-		                xstr(jstr(p, "abi")),      xstr(jstr(p, "file"))};
+		char *row[7] = {xstr(jstr(p, "kind")),     xstr(jstr(p, "name")),
+		                xstr(jstr(p, "instance")), xstr(jstr(p, "section")),
+		                xstr(jstr(p, "version")),  xstr(jstr(p, "abi")),
+		                xstr(jstr(p, "file"))};
 
 		table_add(&t, row, NULL);
 	}
@@ -491,6 +492,9 @@ void out_reply(FILE *f, enum out_kind kind, const json_t *reply, int colour)
 		break;
 	case OUT_REEXEC:
 		fputs("vigild is re-executing (its programs keep running)\n", f);
+		break;
+	case OUT_HEALTH:
+		out_health(f, reply, colour);
 		break;
 	default:
 		print_generic(f, reply);
