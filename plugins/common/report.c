@@ -1,5 +1,6 @@
 /* report.c — the report's shared pieces: clean text, formatting, freeing, the one call. */
 #include "report.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -9,44 +10,6 @@
 #include <time.h>
 
 /* ---------------------------------- clean text ---------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates, <= U+10FFFF)
- * and its code point, or 0 when it is not one. */
-static size_t rep_utf8_seq(const unsigned char *s, size_t len, uint32_t *cp_out)
-{
-	unsigned char c = s[0];
-	size_t n, i;
-	uint32_t cp;
-
-	if (c < 0x80) {
-		*cp_out = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*cp_out = cp;
-	return n;
-}
 
 /* The Char production of XML 1.0 (surrogates never get here). */
 static int rep_xml_char(uint32_t cp)
@@ -73,7 +36,7 @@ char *report_text_clean(const char *s)
 		return NULL;
 	while (i < len) {
 		uint32_t cp = 0;
-		size_t n = rep_utf8_seq(u + i, len - i, &cp);
+		size_t n = vigil_utf8_decode(u + i, len - i, &cp);
 
 		if (n && rep_xml_char(cp)) {
 			memcpy(out + o, u + i, n);

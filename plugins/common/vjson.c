@@ -1,5 +1,6 @@
 /* vjson.c — JSON views of events and process info, one serializer per event type. */
 #include "vjson.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -26,40 +27,6 @@ void vjson_time(char *buf, size_t len, int64_t unix_us)
 	snprintf(buf + n, len - n, ".%03dZ", (int)ms);
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates, <= U+10FFFF),
- * or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned char c = s[0];
-	size_t n, i;
-	uint32_t cp;
-
-	if (c >= 0x01 && c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
 
 char *vjson_utf8_clean(const char *s, size_t len)
 {
@@ -74,7 +41,8 @@ char *vjson_utf8_clean(const char *s, size_t len)
 	if (!out)
 		return NULL;
 	while (i < len) {
-		size_t n = utf8_seq(u + i, len - i);
+		uint32_t cp;
+		size_t n = u[i] ? vigil_utf8_decode(u + i, len - i, &cp) : 0;
 
 		if (n) {
 			memcpy(out + o, u + i, n);
