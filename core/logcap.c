@@ -63,8 +63,16 @@ static void on_readable(int fd, uint32_t events, void *arg)
 	ssize_t n = read(fd, buf, sizeof buf);
 	if (n <= 0)
 		return;
-	if (lc->filefd < 0)
+	/* The file is created by the first output, not at spawn: creating files is slow on a
+	 * journalled file system, and a program that never writes gets none. */
+	if (lc->filefd < 0 && open_file(lc) < 0) {
+		if (!lc->warned)
+			log_error("cannot open %s: %s (output is lost until it can be)", lc->path,
+			          strerror(errno));
+		lc->warned = 1;
 		return;
+	}
+	lc->warned = 0;
 	ssize_t off = 0;
 	while (off < n) {
 		ssize_t w = write(lc->filefd, buf + off, (size_t)(n - off));
@@ -80,29 +88,29 @@ static void on_readable(int fd, uint32_t events, void *arg)
 		rotate(lc);
 }
 
-/* The capture channel is a FIFO next to the log file, not an anonymous pipe: the child's end
- * is opened read-write, so a write never raises SIGPIPE even while no vigild is reading (after
- * a crash, the program blocks once 64 KiB are buffered instead of dying), and a restarted
- * vigild opens the same FIFO by name and drains what was written meanwhile. */
-int logcap_open(struct logcap *lc, const char *path, int64_t max_size, int backups)
+/* The capture channel is a FIFO in fifo_dir, not an anonymous pipe: the child's end is opened
+ * read-write, so a write never raises SIGPIPE even while no vigild is reading (after a crash, the
+ * program blocks once 64 KiB are buffered instead of dying), and a restarted vigild opens the
+ * same FIFO by name and drains what was written meanwhile. fifo_dir is best on a tmpfs:
+ * creating a FIFO on a journalled disk costs a journal write per program start. */
+int logcap_open(struct logcap *lc, const char *path, const char *fifo_dir, int64_t max_size,
+                int backups)
 {
 	memset(lc, 0, sizeof *lc);
 	lc->rfd = lc->wfd = lc->filefd = -1;
-	size_t n = strlen(path) + 8;
-	lc->path = malloc(n);
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(fifo_dir) + strlen(base) + 8;
+	lc->path = strdup(path);
 	char *fifo = malloc(n);
 	int r = 0;
 	if (!lc->path || !fifo) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	snprintf(lc->path, n, "%s", path);
-	snprintf(fifo, n, "%.*s.pipe", (int)(strlen(path) - 4), path); /* NAME.out.log -> NAME.out.pipe */
+	snprintf(fifo, n, "%s/%.*s.pipe", fifo_dir, (int)(strlen(base) - 4), base);
 	lc->max_size = max_size;
 	lc->backups = backups;
-	r = open_file(lc);
-	if (r < 0)
-		goto fail;
 	struct stat st;
 	if (lstat(fifo, &st) == 0 && !S_ISFIFO(st.st_mode)) {
 		r = -EEXIST;
@@ -130,6 +138,32 @@ fail:
 	free(fifo);
 	logcap_close(lc);
 	return r;
+}
+
+/* A private directory for the FIFOs on a tmpfs (/run, else /dev/shm), named after the state
+ * dir so a restarted vigild finds them again; else the logs directory itself. */
+void logcap_fifo_dir(const char *state_dir, char *out, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (const char *c = state_dir; *c; c++) {
+		h ^= (unsigned char)*c;
+		h *= 1099511628211ULL;
+	}
+	static const char *const bases[] = {"/run/vigil", "/dev/shm", NULL};
+	for (const char *const *b = bases; *b; b++) {
+		if (strcmp(*b, "/run/vigil") == 0 && mkdir(*b, 0755) < 0 && errno != EEXIST)
+			continue;
+		snprintf(out, len, "%s/vigil-%u-%016llx", *b, (unsigned)geteuid(),
+		         (unsigned long long)h);
+		if (mkdir(out, 0700) < 0 && errno != EEXIST)
+			continue;
+		/* Someone else's directory (or a link to one) must not receive our FIFOs. */
+		struct stat st;
+		if (lstat(out, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+		    (st.st_mode & 077) == 0)
+			return;
+	}
+	snprintf(out, len, "%s/logs", state_dir);
 }
 
 void logcap_configure(struct logcap *lc, int64_t max_size, int backups)

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,21 +165,51 @@ static _Noreturn void child(const struct spawn_req *r, int errfd)
 	child_fail(errfd, "exec", r->path);
 }
 
+struct clone_arg {
+	const struct spawn_req *req;
+	int errfd;
+};
+
+static int clone_child(void *arg)
+{
+	const struct clone_arg *a = arg;
+	child(a->req, a->errfd);
+}
+
 int spawn_start(const struct spawn_req *req, pid_t *pid, int *errfd)
 {
+	/* Without a hold (nobody must place the child before exec), the child shares our memory
+	 * and we are suspended until it execs, as posix_spawn does: no page tables are copied,
+	 * which makes a start several times cheaper than fork(). The child runs on a stack of its
+	 * own and makes only system calls, so it cannot disturb ours; and it reports an exec
+	 * failure through the pipe before it exits. With a hold it must wait for us: fork. */
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	(void)stack;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	pid_t c = fork();
+	pid_t c;
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan cannot follow a child that runs on our memory with a stack of its own. */
+	const int shared_vm = 0;
+#else
+	const int shared_vm = req->hold_fd < 0;
+#endif
+	if (shared_vm) {
+		struct clone_arg a = {req, p[1]};
+		c = clone(clone_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	} else {
+		c = fork();
+		if (c == 0) {
+			close(p[0]);
+			child(req, p[1]);
+		}
+	}
 	if (c < 0) {
 		int e = errno;
 		close(p[0]);
 		close(p[1]);
 		return -e;
-	}
-	if (c == 0) {
-		close(p[0]);
-		child(req, p[1]);
 	}
 	close(p[1]);
 	int fl = fcntl(p[0], F_GETFL);

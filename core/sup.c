@@ -320,7 +320,7 @@ int sup_open_capture(struct proc *p, struct logcap *lc, const char *stream)
 		return 0;
 	char path[4096];
 	snprintf(path, sizeof path, "%s/logs/%s.%s.log", S.conf->state_dir, p->name, stream);
-	int r = logcap_open(lc, path, p->prog->log_max_size, p->prog->log_backups);
+	int r = logcap_open(lc, path, S.fifo_dir, p->prog->log_max_size, p->prog->log_backups);
 	if (r < 0)
 		snprintf(p->spawn_error, sizeof p->spawn_error, "cannot open %s: %s", path,
 		         strerror(-r));
@@ -1036,6 +1036,7 @@ int sup_init(const struct vigil_conf *conf, struct loader_set *plugins)
 	snprintf(logs, sizeof logs, "%s/logs", conf->state_dir);
 	if (mkdir(logs, 0750) < 0 && errno != EEXIST)
 		log_warn("cannot create %s: %s", logs, strerror(errno));
+	logcap_fifo_dir(conf->state_dir, S.fifo_dir, sizeof S.fifo_dir);
 
 	size_t total = 0;
 	for (size_t i = 0; i < conf->nprograms; i++)

@@ -24,6 +24,7 @@ struct sup_state {
 	char boot_id[40];
 	struct vigil_sub *metrics_sub;
 	struct loop_timer *sweep_timer;
+	char fifo_dir[4096];           /* where the capture FIFOs live (logcap_fifo_dir) */
 	struct namemap byname;         /* instance name -> proc (the live one when names repeat) */
 	sup_reap_fn reap_hooks[4];
 	int nreap_hooks;
