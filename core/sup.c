@@ -3,8 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,20 +22,14 @@
 #include "inst.h"
 #include "launch.h"
 #include "namemap.h"
-#include "sandbox.h"
 #include "sup_int.h"
-#include "task.h"
 #include "probe.h"
-#include "spawn.h"
 #include "util.h"
 
-extern char **environ;
 
 struct sup_state sup_g;
 
 
-static void advance_shutdown(void);
-static void on_runtime_limit(void *arg);
 
 /* --- pid table ------------------------------------------------------------------------- */
 
@@ -298,231 +290,6 @@ void sup_publish_state(struct proc *p, enum fsm_event ev)
 	}
 }
 
-/* --- spawning ---------------------------------------------------------------------------- */
-
-static void on_spawn_pipe(int fd, uint32_t events, void *arg);
-
-static void close_spawn_pipe(struct proc *p)
-{
-	if (p->spawn_watch) {
-		loop_unwatch(p->spawn_watch);
-		p->spawn_watch = NULL;
-	}
-	if (p->spawn_fd >= 0) {
-		close(p->spawn_fd);
-		p->spawn_fd = -1;
-	}
-}
-
-int sup_open_capture(struct proc *p, struct logcap *lc, const char *stream)
-{
-	if (lc->wfd >= 0)
-		return 0;
-	char path[4096];
-	snprintf(path, sizeof path, "%s/logs/%s.%s.log", S.conf->state_dir, p->name, stream);
-	int r = logcap_open(lc, path, S.fifo_dir, p->prog->log_max_size, p->prog->log_backups);
-	if (r < 0)
-		snprintf(p->spawn_error, sizeof p->spawn_error, "cannot open %s: %s", path,
-		         strerror(-r));
-	return r;
-}
-
-
-
-
-void sup_detach_monitors(struct proc *p)
-{
-	struct vigil_proc_info info;
-	proc_fill_info(p, &info);
-	launch_detach(S.plugins, &info);
-}
-
-static void do_spawn(struct proc *p)
-{
-	const struct conf_program *g = p->prog;
-	struct spawn_req req;
-	memset(&req, 0, sizeof req);
-	req.argv = g->argv;
-	req.stdout_fd = req.stderr_fd = SPAWN_FD_NULL;
-	gid_t groups[256];
-	char **env = NULL;
-	char *path = NULL;
-
-	p->spawn_error[0] = '\0';
-	p->spawn_failed = 0;
-	p->status_unknown = 0;
-	p->exit_code = -1;
-	p->exit_signal = 0;
-	p->spawn_us = loop_now_us();
-	p->started_mono = loop_now_ms();
-	p->started_at_ms = loop_wall_ms();
-
-	if (g->stdout_mode == OUT_LOG) {
-		if (sup_open_capture(p, &p->out, "out") < 0)
-			goto fail;
-		req.stdout_fd = p->out.wfd;
-	} else if (g->stdout_mode == OUT_INHERIT) {
-		req.stdout_fd = SPAWN_FD_INHERIT;
-	}
-	if (g->stderr_mode == OUT_LOG) {
-		if (sup_open_capture(p, &p->err, "err") < 0)
-			goto fail;
-		req.stderr_fd = p->err.wfd;
-	} else if (g->stderr_mode == OUT_STDOUT) {
-		req.stderr_fd = req.stdout_fd;
-	} else if (g->stderr_mode == OUT_INHERIT) {
-		req.stderr_fd = SPAWN_FD_INHERIT;
-	}
-
-	if (launch_prepare(g, S.conf->security.no_new_privs, &req, groups, p->spawn_error,
-	                   sizeof p->spawn_error) < 0)
-		goto fail;
-	env = proc_build_env(p, environ);
-	path = spawn_resolve(g->argv[0], env, g->directory);
-	if (!path) {
-		snprintf(p->spawn_error, sizeof p->spawn_error, "exec %s: %s", g->argv[0],
-		         errno == ENOENT && !strchr(g->argv[0], '/') ? "command not found in PATH"
-		                                                      : strerror(errno));
-		goto fail;
-	}
-	/* Checked at every start: the file may have been replaced since the config was read. */
-	if (!sandbox_command_ok(&S.conf->security, path, p->spawn_error, sizeof p->spawn_error))
-		goto fail;
-	req.path = path;
-	env = probe_child_env(p, env, req.set_ids ? req.uid : geteuid());
-	req.envp = env;
-
-	int hold[2] = {-1, -1};
-	if (launch_need_hold(S.plugins) && pipe2(hold, O_CLOEXEC) == 0) {
-		req.hold_fd = hold[0];
-		req.hold_wfd = hold[1];
-	}
-	int r = spawn_start(&req, &p->pid, &p->spawn_fd);
-	if (hold[0] >= 0)
-		close(hold[0]);
-	if (r < 0) {
-		if (hold[1] >= 0)
-			close(hold[1]);
-		snprintf(p->spawn_error, sizeof p->spawn_error, "fork: %s", strerror(-r));
-		goto fail;
-	}
-	p->pgid = p->pid;
-	p->last_pid = p->pid;
-	sup_pid_put(p);
-	if (hold[1] >= 0) {
-		/* The child waits before exec until every monitor has placed it; one that
-		 * cannot fails the start (the child is killed and the reap says why). */
-		struct vigil_proc_info info;
-		proc_fill_info(p, &info);
-		if (launch_attach(S.plugins, &info, p->pid, hold[1], p->spawn_error,
-		                  sizeof p->spawn_error) < 0) {
-			/* The child was killed before exec: nothing may report this start as
-			 * exec'd; the reap finishes it as spawn-failed. */
-			p->spawn_failed = 1;
-			close_spawn_pipe(p);
-			log_warn("%s: %s", p->name, p->spawn_error);
-			sup_arm_timer(p, g->start_timeout_ms);
-			free(path);
-			util_strv_free(env);
-			return;
-		}
-	}
-	p->spawn_watch = loop_watch(p->spawn_fd, EPOLLIN, on_spawn_pipe, p);
-	if (!p->spawn_watch)
-		log_error("%s: cannot watch the spawn pipe: %s", p->name, strerror(errno));
-	sup_arm_timer(p, g->start_timeout_ms);
-	if (g->limit_runtime_ms > 0)
-		p->runtime_timer =
-			loop_timer_add((uint64_t)g->limit_runtime_ms, 0, on_runtime_limit, p);
-	free(path);
-	util_strv_free(env);
-	sup_store_put(p);
-	return;
-fail:
-	free(path);
-	util_strv_free(env);
-	p->spawn_failed = 1;
-	p->last_reason = "spawn-failed";
-	p->runtime_ms = 0;
-	log_warn("%s: %s", p->name, p->spawn_error);
-	sup_step(p, FE_SPAWN_FAILED);
-}
-
-/* limit_runtime: the run is over its time; on_limit says what that means. */
-static void on_runtime_limit(void *arg)
-{
-	struct proc *p = arg;
-	static const char *const actions[] = {"restart", "stop", "alert"};
-	p->runtime_timer = NULL;
-	p->runtime_violations++;
-	int action = p->prog->on_limit;
-	log_warn("%s: ran longer than limit_runtime (%lld ms): %s", p->name,
-	         (long long)p->prog->limit_runtime_ms, actions[action]);
-	struct vigil_ev_limit_violated e = {
-		.hdr = {.type = VIGIL_EV_LIMIT_VIOLATED, .size = sizeof e, .subject = p->name},
-		.limit = "runtime",
-		.value = (double)(loop_now_ms() - p->started_mono),
-		.max = (double)p->prog->limit_runtime_ms,
-		.action = actions[action],
-		.count = p->runtime_violations,
-	};
-	bus_publish(&e.hdr);
-	if (action == ON_LIMIT_ALERT) {
-		struct vigil_ev_alert a = {
-			.hdr = {.type = VIGIL_EV_ALERT_RAISED, .size = sizeof a, .subject = p->name},
-			.alert = "runtime-exceeded",
-			.severity = "warning",
-			.message = "the run is longer than limit_runtime",
-		};
-		bus_publish(&a.hdr);
-		return;
-	}
-	p->restart_after_stop = action == ON_LIMIT_RESTART;
-	sup_request_stop(p, "limit");
-}
-
-static void on_ready_delay(void *arg)
-{
-	struct proc *p = arg;
-	p->ready_timer = NULL;
-	sup_step(p, FE_READY);
-}
-
-/* The exec outcome is known: EOF means exec succeeded. */
-static void spawn_outcome(struct proc *p)
-{
-	char msg[sizeof p->spawn_error];
-	int r = spawn_result(p->spawn_fd, msg, sizeof msg);
-	if (r == -EAGAIN)
-		return;
-	close_spawn_pipe(p);
-	if (r == 1 && p->spawn_failed)
-		return; /* killed before exec (a monitor refused it): not a successful exec */
-	if (r == 0) {
-		/* The child exits 127 right after: the reap finishes the failure. */
-		snprintf(p->spawn_error, sizeof p->spawn_error, "%s", msg);
-		p->spawn_failed = 1;
-		log_warn("%s: %s", p->name, msg);
-		return;
-	}
-	sup_step(p, FE_SPAWNED);
-	if (p->state != VIGIL_PROC_STARTING)
-		return;
-	if (p->prog->ready == READY_DELAY && p->prog->ready_delay_ms > 0)
-		p->ready_timer = loop_timer_add((uint64_t)p->prog->ready_delay_ms, 0, on_ready_delay, p);
-	else if (p->prog->ready == READY_NOTIFY || p->prog->ready == READY_CHECK)
-		probe_ready_begin(p);
-	else
-		sup_step(p, FE_READY);
-}
-
-static void on_spawn_pipe(int fd, uint32_t events, void *arg)
-{
-	(void)fd;
-	(void)events;
-	spawn_outcome(arg);
-}
-
 /* --- decisions ---------------------------------------------------------------------------- */
 
 static enum fsm_event decide(struct proc *p)
@@ -602,7 +369,7 @@ void sup_step(struct proc *p, enum fsm_event ev)
 	if (st.next != prev)
 		probe_state_changed(p, prev);
 	if (st.actions & FA_SPAWN) {
-		do_spawn(p);
+		sup_spawn(p);
 		return;
 	}
 	if (st.actions & FA_SIGNAL_STOP) {
@@ -645,7 +412,7 @@ void sup_step(struct proc *p, enum fsm_event ev)
 	if (p->removing && sup_is_down(p))
 		sup_schedule_sweep();
 	if (S.shutting_down && sup_is_down(p))
-		advance_shutdown();
+		sup_advance_shutdown();
 }
 
 /* --- reaping ------------------------------------------------------------------------------ */
@@ -661,8 +428,8 @@ static void on_main_exit(struct proc *p, int status, const struct rusage *ru)
 {
 	sup_pid_del(p);
 	if (p->spawn_fd >= 0)
-		spawn_outcome(p); /* the exec report is in the pipe by now */
-	close_spawn_pipe(p);
+		sup_spawn_outcome(p); /* the exec report is in the pipe by now */
+	sup_close_spawn_pipe(p);
 	if (p->ready_timer) {
 		loop_timer_cancel(p->ready_timer);
 		p->ready_timer = NULL;
@@ -730,182 +497,6 @@ void sup_reap(void)
 			sup_finish_exit(p);
 		}
 	}
-}
-
-/* --- ordering: dependencies, priorities, shutdown ------------------------------------------ */
-
-static int program_ready(const char *program)
-{
-	int any = 0;
-	for (size_t i = 0; i < S.nprocs; i++) {
-		struct proc *q = S.procs[i];
-		if (strcmp(q->prog->name, program) != 0)
-			continue;
-		any = 1;
-		if (q->state != VIGIL_PROC_RUNNING && q->state != VIGIL_PROC_ADOPTED)
-			return 0;
-	}
-	return any;
-}
-
-static int deps_ready(const struct proc *p)
-{
-	for (char **d = p->prog->depends_on; d && *d; d++)
-		if (!program_ready(*d))
-			return 0;
-	return 1;
-}
-
-void sup_request_start(struct proc *p)
-{
-	p->want_down = 0;
-	if (!deps_ready(p)) {
-		if (!p->waiting)
-			log_info("%s: waiting for its dependencies to be ready", p->name);
-		p->waiting = 1;
-		return;
-	}
-	p->waiting = 0;
-	sup_step(p, FE_START);
-}
-
-void sup_start_waiting(void)
-{
-	if (S.shutting_down)
-		return;
-	for (size_t i = 0; i < S.nprocs; i++) {
-		struct proc *p = S.procs[i];
-		if (p->waiting && deps_ready(p)) {
-			p->waiting = 0;
-			sup_step(p, FE_START);
-		}
-	}
-}
-
-static int cmp_priority(const void *a, const void *b)
-{
-	const struct proc *x = *(struct proc *const *)a, *y = *(struct proc *const *)b;
-	if (x->prog->priority != y->prog->priority)
-		return y->prog->priority - x->prog->priority;
-	return x->index_all < y->index_all ? -1 : x->index_all > y->index_all;
-}
-
-void sup_start_all(void)
-{
-	struct proc **order = util_xcalloc(S.nprocs ? S.nprocs : 1, sizeof *order);
-	memcpy(order, S.procs, S.nprocs * sizeof *order);
-	qsort(order, S.nprocs, sizeof *order, cmp_priority);
-	for (size_t i = 0; i < S.nprocs; i++) {
-		probe_resume(order[i]); /* taken over running: its checks start again */
-		if (order[i]->prog->autostart && !order[i]->recovered)
-			sup_request_start(order[i]);
-	}
-	free(order);
-}
-
-void sup_request_stop(struct proc *p, const char *reason)
-{
-	p->waiting = 0;
-	p->want_down = 1;
-	p->stop_reason = reason;
-	sup_step(p, FE_STOP);
-}
-
-/* May p stop now? Not while something that depends on it, or something of lower priority,
- * is still up: those go first. */
-static int may_stop_now(const struct proc *p)
-{
-	for (size_t i = 0; i < S.nprocs; i++) {
-		const struct proc *q = S.procs[i];
-		if (q == p || sup_is_down(q))
-			continue;
-		if (q->prog->priority < p->prog->priority)
-			return 0;
-		for (char **d = q->prog->depends_on; d && *d; d++)
-			if (strcmp(*d, p->prog->name) == 0)
-				return 0;
-	}
-	return 1;
-}
-
-static void advance_shutdown(void)
-{
-	size_t up = 0;
-	for (size_t i = 0; i < S.nprocs; i++) {
-		struct proc *p = S.procs[i];
-		if (sup_is_down(p))
-			continue;
-		up++;
-		if (p->state == VIGIL_PROC_STOPPING)
-			continue;
-		if (p->state == VIGIL_PROC_BACKOFF || may_stop_now(p))
-			sup_request_stop(p, "shutdown");
-	}
-	if (up == 0 && task_active() == 0) {
-		if (S.shutdown_timer) {
-			loop_timer_cancel(S.shutdown_timer);
-			S.shutdown_timer = NULL;
-		}
-		log_info("every program is down");
-		loop_quit(0);
-	}
-}
-
-static void on_shutdown_late(void *arg)
-{
-	(void)arg;
-	S.shutdown_timer = NULL;
-	log_warn("shutdown did not finish within shutdown_timeout: exiting");
-	loop_quit(0);
-}
-
-static void on_shutdown_timeout(void *arg)
-{
-	(void)arg;
-	log_warn("shutdown_timeout reached: killing what is left");
-	task_kill_all();
-	for (size_t i = 0; i < S.nprocs; i++) {
-		struct proc *p = S.procs[i];
-		if (!sup_is_down(p)) {
-			sup_signal(p, SIGKILL);
-			if (p->pgid)
-				kill(-p->pgid, SIGKILL);
-		}
-	}
-	S.shutdown_timer = loop_timer_add(5000, 0, on_shutdown_late, NULL);
-}
-
-void sup_shutdown(const char *reason)
-{
-	if (S.shutting_down)
-		return;
-	S.shutting_down = 1;
-	log_info("shutting down (%s)", reason);
-	struct vigil_ev_supervisor_stopping e = {
-		.hdr = {.type = VIGIL_EV_SUPERVISOR_STOPPING, .size = sizeof e},
-		.reason = reason,
-		.timeout_ms = S.conf->shutdown_timeout_ms,
-	};
-	bus_publish(&e.hdr);
-	for (size_t i = 0; i < S.nprocs; i++) {
-		S.procs[i]->waiting = 0;
-		S.procs[i]->want_down = 1;
-	}
-	task_shutdown();
-	S.shutdown_timer = loop_timer_add((uint64_t)S.conf->shutdown_timeout_ms, 0,
-	                                  on_shutdown_timeout, NULL);
-	advance_shutdown();
-}
-
-void sup_task_progress(void)
-{
-	if (S.shutting_down)
-		advance_shutdown();
-}
-
-int sup_shutting_down(void)
-{
-	return S.shutting_down;
 }
 
 /* --- queries and control ---------------------------------------------------------------- */
@@ -1077,7 +668,7 @@ void sup_fini(void)
 			loop_timer_cancel(p->ready_timer);
 		if (p->runtime_timer)
 			loop_timer_cancel(p->runtime_timer);
-		close_spawn_pipe(p);
+		sup_close_spawn_pipe(p);
 		proc_free(p);
 	}
 	if (S.shutdown_timer)

@@ -52,6 +52,12 @@ void sup_cancel_timer(struct proc *p);
 void sup_arm_timer(struct proc *p, int64_t ms);
 void sup_finish_exit(struct proc *p);
 void sup_detach_monitors(struct proc *p);
+/* sup_spawn.c */
+void sup_spawn(struct proc *p);
+void sup_spawn_outcome(struct proc *p);
+void sup_close_spawn_pipe(struct proc *p);
+/* sup_order.c */
+void sup_advance_shutdown(void);
 /* sup_reload.c: frees removed instances once down; frees replaced configurations. */
 void sup_schedule_sweep(void);
 void sup_reload_fini(void);

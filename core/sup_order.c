@@ -1,0 +1,192 @@
+/* sup_order.c — when instances start and stop: dependencies, priorities, shutdown. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "log.h"
+#include "loop.h"
+#include "probe.h"
+#include "sup_int.h"
+#include "task.h"
+#include "util.h"
+
+/* --- ordering: dependencies, priorities, shutdown ------------------------------------------ */
+
+static int program_ready(const char *program)
+{
+	int any = 0;
+	for (size_t i = 0; i < S.nprocs; i++) {
+		struct proc *q = S.procs[i];
+		if (strcmp(q->prog->name, program) != 0)
+			continue;
+		any = 1;
+		if (q->state != VIGIL_PROC_RUNNING && q->state != VIGIL_PROC_ADOPTED)
+			return 0;
+	}
+	return any;
+}
+
+static int deps_ready(const struct proc *p)
+{
+	for (char **d = p->prog->depends_on; d && *d; d++)
+		if (!program_ready(*d))
+			return 0;
+	return 1;
+}
+
+void sup_request_start(struct proc *p)
+{
+	p->want_down = 0;
+	if (!deps_ready(p)) {
+		if (!p->waiting)
+			log_info("%s: waiting for its dependencies to be ready", p->name);
+		p->waiting = 1;
+		return;
+	}
+	p->waiting = 0;
+	sup_step(p, FE_START);
+}
+
+void sup_start_waiting(void)
+{
+	if (S.shutting_down)
+		return;
+	for (size_t i = 0; i < S.nprocs; i++) {
+		struct proc *p = S.procs[i];
+		if (p->waiting && deps_ready(p)) {
+			p->waiting = 0;
+			sup_step(p, FE_START);
+		}
+	}
+}
+
+static int cmp_priority(const void *a, const void *b)
+{
+	const struct proc *x = *(struct proc *const *)a, *y = *(struct proc *const *)b;
+	if (x->prog->priority != y->prog->priority)
+		return y->prog->priority - x->prog->priority;
+	return x->index_all < y->index_all ? -1 : x->index_all > y->index_all;
+}
+
+void sup_start_all(void)
+{
+	struct proc **order = util_xcalloc(S.nprocs ? S.nprocs : 1, sizeof *order);
+	memcpy(order, S.procs, S.nprocs * sizeof *order);
+	qsort(order, S.nprocs, sizeof *order, cmp_priority);
+	for (size_t i = 0; i < S.nprocs; i++) {
+		probe_resume(order[i]); /* taken over running: its checks start again */
+		if (order[i]->prog->autostart && !order[i]->recovered)
+			sup_request_start(order[i]);
+	}
+	free(order);
+}
+
+void sup_request_stop(struct proc *p, const char *reason)
+{
+	p->waiting = 0;
+	p->want_down = 1;
+	p->stop_reason = reason;
+	sup_step(p, FE_STOP);
+}
+
+/* May p stop now? Not while something that depends on it, or something of lower priority,
+ * is still up: those go first. */
+static int may_stop_now(const struct proc *p)
+{
+	for (size_t i = 0; i < S.nprocs; i++) {
+		const struct proc *q = S.procs[i];
+		if (q == p || sup_is_down(q))
+			continue;
+		if (q->prog->priority < p->prog->priority)
+			return 0;
+		for (char **d = q->prog->depends_on; d && *d; d++)
+			if (strcmp(*d, p->prog->name) == 0)
+				return 0;
+	}
+	return 1;
+}
+
+void sup_advance_shutdown(void)
+{
+	size_t up = 0;
+	for (size_t i = 0; i < S.nprocs; i++) {
+		struct proc *p = S.procs[i];
+		if (sup_is_down(p))
+			continue;
+		up++;
+		if (p->state == VIGIL_PROC_STOPPING)
+			continue;
+		if (p->state == VIGIL_PROC_BACKOFF || may_stop_now(p))
+			sup_request_stop(p, "shutdown");
+	}
+	if (up == 0 && task_active() == 0) {
+		if (S.shutdown_timer) {
+			loop_timer_cancel(S.shutdown_timer);
+			S.shutdown_timer = NULL;
+		}
+		log_info("every program is down");
+		loop_quit(0);
+	}
+}
+
+static void on_shutdown_late(void *arg)
+{
+	(void)arg;
+	S.shutdown_timer = NULL;
+	log_warn("shutdown did not finish within shutdown_timeout: exiting");
+	loop_quit(0);
+}
+
+static void on_shutdown_timeout(void *arg)
+{
+	(void)arg;
+	log_warn("shutdown_timeout reached: killing what is left");
+	task_kill_all();
+	for (size_t i = 0; i < S.nprocs; i++) {
+		struct proc *p = S.procs[i];
+		if (!sup_is_down(p)) {
+			sup_signal(p, SIGKILL);
+			if (p->pgid)
+				kill(-p->pgid, SIGKILL);
+		}
+	}
+	S.shutdown_timer = loop_timer_add(5000, 0, on_shutdown_late, NULL);
+}
+
+void sup_shutdown(const char *reason)
+{
+	if (S.shutting_down)
+		return;
+	S.shutting_down = 1;
+	log_info("shutting down (%s)", reason);
+	struct vigil_ev_supervisor_stopping e = {
+		.hdr = {.type = VIGIL_EV_SUPERVISOR_STOPPING, .size = sizeof e},
+		.reason = reason,
+		.timeout_ms = S.conf->shutdown_timeout_ms,
+	};
+	bus_publish(&e.hdr);
+	for (size_t i = 0; i < S.nprocs; i++) {
+		S.procs[i]->waiting = 0;
+		S.procs[i]->want_down = 1;
+	}
+	task_shutdown();
+	S.shutdown_timer = loop_timer_add((uint64_t)S.conf->shutdown_timeout_ms, 0,
+	                                  on_shutdown_timeout, NULL);
+	sup_advance_shutdown();
+}
+
+void sup_task_progress(void)
+{
+	if (S.shutting_down)
+		sup_advance_shutdown();
+}
+
+int sup_shutting_down(void)
+{
+	return S.shutting_down;
+}
+
