@@ -122,12 +122,20 @@ static int find_marked(const char *mark, pid_t *out, int max);
 static void kill_leftovers(void)
 {
 	for (int i = 0; i < started.n; i++) {
-		if (started.daemons[i] > 0)
+		/* vigild first, the orderly way: it stops its programs, cgroups included. */
+		if (started.daemons[i] > 0 && kill(started.daemons[i], SIGTERM) == 0 &&
+		    vd_wait_gone(started.daemons[i], 5000) < 0)
 			kill(started.daemons[i], SIGKILL);
-		pid_t left[256];
-		int n = find_marked(started.marks[i], left, 256);
-		for (int k = 0; k < n && k < 256; k++)
-			kill(left[k], SIGKILL);
+		/* Then whatever is left, until nothing is: a process may fork while we kill. */
+		for (int round = 0; round < 100; round++) {
+			pid_t left[256];
+			int n = find_marked(started.marks[i], left, 256);
+			if (n == 0)
+				break;
+			for (int k = 0; k < n && k < 256; k++)
+				kill(left[k], SIGKILL);
+			vd_wait_gone(left[0], 20);
+		}
 	}
 }
 
