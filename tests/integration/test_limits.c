@@ -11,17 +11,7 @@
 
 #include "harness.h"
 
-static char cfg[8192];
-
-static const char *config(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *config(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cfg, sizeof cfg, fmt, ap);
-	va_end(ap);
-	return cfg;
-}
+#define config(...) vd_config(__VA_ARGS__)
 
 /* Processes whose session is sid (the instance's tree: vigild starts each in its own). */
 static int session_size(int sid)

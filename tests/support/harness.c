@@ -26,6 +26,16 @@ static const char *env_or(const char *name, const char *def)
 	return v && *v ? v : def;
 }
 
+const char *vd_config(const char *fmt, ...)
+{
+	static char buf[16384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
 long long vd_now_ms(void)
 {
 	struct timespec ts;

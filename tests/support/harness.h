@@ -78,6 +78,9 @@ const char *vd_rfc3339_now(char *buf, size_t len);
 /* An RFC 3339 time (as vigild prints it) in Unix milliseconds; -1 when it is not one. */
 long long vd_parse_time_ms(const char *s);
 
+/* printf into a static buffer (16 KiB), for config bodies. */
+const char *vd_config(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Milliseconds on the monotonic clock. */
 long long vd_now_ms(void);
 /* Path of the test helper program. */
