@@ -75,20 +75,21 @@ int conf_check_depends(struct vigil_conf *c, struct conf_error *err)
 	int rc = 0;
 	for (size_t i = 0; i < c->nprograms && rc == 0; i++) {
 		const struct conf_program *p = &c->programs[i];
-		const struct conf_section *sec = section_of(c, p->file, p->line);
 		for (size_t d = 0; rc == 0 && p->depends_on[d]; d++) {
 			const char *dep = p->depends_on[d];
-			if (strcmp(dep, p->name) == 0) {
+			int self = strcmp(dep, p->name) == 0;
+			if (!self && conf_find_program(c, dep))
+				continue;
+			const struct conf_section *sec = section_of(c, p->file, p->line);
+			const char *h = self ? NULL : util_closest(dep, names, c->nprograms);
+			if (self)
 				conf_errf(err, p->file, line_of(sec, "depends_on"), sec->name,
 				          "depends_on", "a program cannot depend on itself");
-				rc = -1;
-			} else if (!conf_find_program(c, dep)) {
-				const char *h = util_closest(dep, names, c->nprograms);
+			else
 				conf_errf(err, p->file, line_of(sec, "depends_on"), sec->name,
 				          "depends_on", "no program '%s'%s%s%s", dep,
 				          h ? " (did you mean '" : "", h ? h : "", h ? "'?)" : "");
-				rc = -1;
-			}
+			rc = -1;
 		}
 	}
 	/* Depth-first search; state 1 = on the current path, 2 = done. The path is the stack. */

@@ -1,5 +1,6 @@
 /* conf_read.c — the main config file, its [vigil] section, includes, ${VAR} and path helpers. */
 #include "conf_int.h"
+#include "namemap.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -392,22 +393,23 @@ int conf_read(const char *path, struct conf_raw *raw, struct conf_error *err)
 			vigil = &raw->sections[i];
 	raw->vigil = vigil;
 
-	for (size_t i = 1; i < raw->nsections; i++) {
-		for (size_t j = 0; j < i; j++) {
-			const struct conf_section *a = &raw->sections[j], *b = &raw->sections[i];
-			if (strcmp(a->name, b->name) != 0)
-				continue;
-			if (strcmp(a->file, b->file) == 0)
-				conf_errf(
-				    err, b->file, b->line, b->name, NULL,
-				    "duplicate section: [%s] is already at line %d; merge them",
-				    b->name, a->line);
-			else
-				conf_errf(err, b->file, b->line, b->name, NULL,
-				          "duplicate section: [%s] is already at %s:%d; merge them",
-				          b->name, a->file, a->line);
-			return -1;
+	/* Each file's scan refuses a section it repeats; this finds one repeated across files. */
+	struct namemap seen = {0};
+	for (size_t i = 0; i < raw->nsections && rc == 0; i++) {
+		const struct conf_section *b = &raw->sections[i];
+		const struct conf_section *a = namemap_get(&seen, b->name);
+		if (!a) {
+			if (namemap_put(&seen, b->name, (void *)b) < 0)
+				abort();
+			continue;
 		}
+		conf_errf(err, b->file, b->line, b->name, NULL,
+		          "duplicate section: [%s] is already at %s:%d; merge them", b->name, a->file,
+		          a->line);
+		rc = -1;
 	}
+	namemap_clear(&seen);
+	if (rc < 0)
+		return rc;
 	return 0;
 }

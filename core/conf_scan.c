@@ -1,12 +1,14 @@
 /* conf_scan.c — reads one config file: a line scan finds what iniparser hides, iniparser gives
  * values. */
 #include "conf_int.h"
+#include "namemap.h"
 #include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <iniparser.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@ struct scan {
 	int *rewrite; /* physical lines that need "[name]" alone for iniparser */
 	size_t nrewrite;
 	struct conf_error *err;
+	struct namemap names; /* this file's sections: name -> 1 + index in secs */
 };
 
 static char *strip(char *s)
@@ -58,13 +61,12 @@ static const char *excerpt(const char *s, char *buf, size_t len)
 static int add_section(struct scan *sc, const char *name, int line)
 {
 	/* iniparser merges repeated sections: catch them here, before asking it for values. */
-	for (size_t i = sc->first; i < sc->n; i++) {
-		if (strcmp(sc->secs[i].name, name) == 0) {
-			conf_errf(sc->err, sc->file, line, name, NULL,
-			          "duplicate section: [%s] is already at line %d; merge them", name,
-			          sc->secs[i].line);
-			return -1;
-		}
+	uintptr_t seen = (uintptr_t)namemap_get(&sc->names, name);
+	if (seen) {
+		conf_errf(sc->err, sc->file, line, name, NULL,
+		          "duplicate section: [%s] is already at line %d; merge them", name,
+		          sc->secs[seen - 1].line);
+		return -1;
 	}
 	if (sc->n == sc->cap) {
 		sc->cap = sc->cap ? sc->cap * 2 : 16;
@@ -80,6 +82,8 @@ static int add_section(struct scan *sc, const char *name, int line)
 	s->dir = util_xstrdup(sc->dir);
 	s->line = line;
 	sc->cur = (int)sc->n++;
+	if (namemap_put(&sc->names, s->name, (void *)(uintptr_t)sc->n) < 0)
+		abort();
 	return 0;
 }
 
@@ -326,48 +330,145 @@ static int silent(const char *fmt, ...)
 	return 0;
 }
 
-/* iniparser on the file itself, or on a copy with "[x] ; comment" lines trimmed to "[x]". */
-static dictionary *ini_load(struct scan *sc, const char *text, size_t len)
+/* iniparser reads every file too, and what vigil acts on must be what iniparser read: the scan
+ * predicts iniparser exactly, so a difference would mean acting on a value the user did not
+ * write — refuse rather than guess. iniparser's dictionary finds a key by a linear search, so
+ * one load of a file of N sections costs N²: it is fed the file a slice of sections at a time
+ * (a section never spans two slices), and its entries are matched against the scan through a
+ * hash table, which keeps the whole check linear. */
+#define INI_SLICE 32 /* sections per iniparser load */
+
+struct ini_check {
+	struct namemap map; /* "section:key" -> struct ini_want */
+	struct ini_want {
+		struct conf_kv *kv;
+		const char *section;
+		char *name;
+		int seen;
+	} *want;
+	size_t nwant;
+	int memfd;
+	char path[64];
+};
+
+/* Loads text[from, to) (whole lines; "[x] ; comment" lines listed in sc->rewrite trimmed to
+ * "[x]") into iniparser and checks what it read against the scan. 0, -1 or -2 (out of memory). */
+static int ini_slice(struct scan *sc, struct ini_check *c, const char *from, const char *to,
+                     int lineno, size_t *r)
 {
-	iniparser_set_error_callback(silent);
-	if (!sc->nrewrite)
-		return iniparser_load(sc->file);
-	int fd = memfd_create("vigil-conf", MFD_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	int wfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	FILE *f = wfd < 0 ? NULL : fdopen(wfd, "w");
-	if (!f) {
-		if (wfd >= 0)
-			close(wfd);
-		close(fd);
-		return NULL;
-	}
-	const char *p = text, *end = text + len;
-	int lineno = 0;
-	size_t r = 0;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *e = nl ? nl + 1 : end;
-		lineno++;
-		if (r < sc->nrewrite && sc->rewrite[r] == lineno) {
+	struct conf_buf b = {0};
+	for (const char *p = from; p < to; lineno++) {
+		const char *nl = memchr(p, '\n', (size_t)(to - p));
+		const char *e = nl ? nl + 1 : to;
+		while (*r < sc->nrewrite && sc->rewrite[*r] < lineno)
+			(*r)++;
+		if (*r < sc->nrewrite && sc->rewrite[*r] == lineno) {
 			const char *close = memchr(p, ']', (size_t)(e - p));
-			fwrite(p, 1, (size_t)(close - p + 1), f);
-			fputc('\n', f);
-			r++;
+			conf_buf_put(&b, p, (size_t)(close - p + 1));
+			conf_buf_puts(&b, "\n");
 		} else {
-			fwrite(p, 1, (size_t)(e - p), f);
+			conf_buf_put(&b, p, (size_t)(e - p));
 		}
 		p = e;
 	}
-	dictionary *d = NULL;
-	if (fclose(f) == 0) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		d = iniparser_load(path);
+	int rc = 0;
+	if (ftruncate(c->memfd, 0) < 0 ||
+	    (b.len && pwrite(c->memfd, b.s, b.len, 0) != (ssize_t)b.len)) {
+		conf_errf(sc->err, sc->file, 0, NULL, NULL, "cannot copy the file for iniparser: %s",
+		          strerror(errno));
+		free(b.s);
+		return errno == ENOMEM ? -2 : -1;
 	}
-	close(fd);
-	return d;
+	free(b.s);
+	errno = 0;
+	dictionary *d = iniparser_load(c->path);
+	if (!d) {
+		conf_errf(sc->err, sc->file, 0, NULL, NULL, "iniparser could not load this file (%s)",
+		          errno ? strerror(errno) : "syntax");
+		return errno == ENOMEM ? -2 : -1;
+	}
+	for (ssize_t i = 0; i < d->size && rc == 0; i++) {
+		if (!d->key[i] || !strchr(d->key[i], ':'))
+			continue; /* a section's own entry, or a free slot */
+		struct ini_want *w = namemap_get(&c->map, d->key[i]);
+		if (!w)
+			continue;
+		w->seen = 1;
+		const char *v = d->val[i];
+		if (!v || strcmp(v, w->kv->value) != 0) {
+			conf_errf(sc->err, sc->file, w->kv->line, w->section, w->kv->key,
+			          "iniparser read '%s' where vigil read '%s'; please report this",
+			          v ? v : "(nothing)", w->kv->value);
+			rc = -1;
+		}
+	}
+	iniparser_freedict(d);
+	return rc;
+}
+
+static int ini_check(struct scan *sc, const char *text, size_t len)
+{
+	struct ini_check c = {.memfd = -1};
+	int rc = 0;
+	for (size_t i = sc->first; i < sc->n; i++)
+		c.nwant += sc->secs[i].nkv;
+	c.want = util_xcalloc(c.nwant ? c.nwant : 1, sizeof *c.want);
+	size_t k = 0;
+	for (size_t i = sc->first; i < sc->n; i++) {
+		struct conf_section *sec = &sc->secs[i];
+		for (size_t j = 0; j < sec->nkv; j++, k++) {
+			struct ini_want *w = &c.want[k];
+			struct conf_buf name = {0};
+			conf_buf_puts(&name, sec->name);
+			conf_buf_puts(&name, ":");
+			conf_buf_puts(&name, sec->kv[j].key);
+			w->kv = &sec->kv[j];
+			w->section = sec->name;
+			w->name = conf_buf_take(&name);
+			if (namemap_put(&c.map, w->name, w) < 0)
+				rc = -2;
+		}
+	}
+	iniparser_set_error_callback(silent);
+	c.memfd = rc == 0 ? memfd_create("vigil-conf", MFD_CLOEXEC) : -1;
+	if (rc == 0 && c.memfd < 0) {
+		conf_errf(sc->err, sc->file, 0, NULL, NULL, "cannot copy the file for iniparser: %s",
+		          strerror(errno));
+		rc = -1;
+	}
+	snprintf(c.path, sizeof c.path, "/proc/self/fd/%d", c.memfd);
+	/* Slices end where a section header starts (its line, from the scan). */
+	const char *p = text, *end = text + len;
+	int lineno = 1;
+	size_t r = 0;
+	for (size_t i = sc->first; rc == 0 && p < end; i += INI_SLICE) {
+		int stop_line = i + INI_SLICE < sc->n ? sc->secs[i + INI_SLICE].line : 0;
+		const char *q = p;
+		int l = lineno;
+		while (q < end && (!stop_line || l < stop_line)) {
+			const char *nl = memchr(q, '\n', (size_t)(end - q));
+			q = nl ? nl + 1 : end;
+			l++;
+		}
+		rc = ini_slice(sc, &c, p, q, lineno, &r);
+		p = q;
+		lineno = l;
+	}
+	for (k = 0; k < c.nwant; k++) {
+		if (rc == 0 && !c.want[k].seen) {
+			struct ini_want *w = &c.want[k];
+			conf_errf(sc->err, sc->file, w->kv->line, w->section, w->kv->key,
+			          "iniparser read '(nothing)' where vigil read '%s'; please report this",
+			          w->kv->value);
+			rc = -1;
+		}
+		free(c.want[k].name);
+	}
+	free(c.want);
+	namemap_clear(&c.map);
+	if (c.memfd >= 0)
+		close(c.memfd);
+	return rc;
 }
 
 static int read_file(const char *file, char **text, size_t *len)
@@ -423,46 +524,13 @@ int conf_scan_file(struct conf_raw *raw, const char *file, struct conf_error *er
 	work[len] = '\0';
 	int rc = scan_text(&sc, work, len);
 	free(work);
-	dictionary *d = NULL;
-	if (rc == 0) {
-		errno = 0;
-		d = ini_load(&sc, text, len);
-		if (!d) {
-			conf_errf(err, file, 0, NULL, NULL,
-			          "iniparser could not load this file (%s)",
-			          errno ? strerror(errno) : "syntax");
-			rc = errno == ENOMEM ? -2 : -1;
-		}
-	}
-	for (size_t i = sc.first; rc == 0 && i < sc.n; i++) {
-		struct conf_section *s = &sc.secs[i];
-		for (size_t k = 0; rc == 0 && k < s->nkv; k++) {
-			struct conf_buf name = {0};
-			conf_buf_puts(&name, s->name);
-			conf_buf_puts(&name, ":");
-			conf_buf_puts(&name, s->kv[k].key);
-			const char *v = iniparser_getstring(d, name.s, NULL);
-			free(name.s);
-			/* The scan predicts iniparser exactly; a difference would mean acting on a
-			 * value the user did not write, so refuse rather than guess. */
-			if (!v || strcmp(v, s->kv[k].value) != 0) {
-				conf_errf(
-				    err, file, s->kv[k].line, s->name, s->kv[k].key,
-				    "iniparser read '%s' where vigil read '%s'; please report this",
-				    v ? v : "(nothing)", s->kv[k].value);
-				rc = -1;
-				break;
-			}
-			free(s->kv[k].value);
-			s->kv[k].value = util_xstrdup(v);
-		}
-	}
-	if (d)
-		iniparser_freedict(d);
+	if (rc == 0)
+		rc = ini_check(&sc, text, len);
 	raw->sections = sc.secs;
 	raw->nsections = sc.n;
 	free(sc.dir);
 	free(sc.rewrite);
+	namemap_clear(&sc.names);
 	free(text);
 	return rc;
 }
