@@ -53,8 +53,16 @@ void proc_free(struct proc *p)
 	}
 	logcap_close(&p->out);
 	logcap_close(&p->err);
+	free(p->spawn_error);
+	free(p->fatal_reason);
 	free(p->name);
 	free(p);
+}
+
+void proc_set_text(char **slot, const char *text)
+{
+	free(*slot);
+	*slot = text && text[0] ? util_xstrdup(text) : NULL;
 }
 
 void proc_policy_reset(struct proc *p)
@@ -154,12 +162,17 @@ uint64_t proc_stat_start(pid_t pid, char *state)
 
 uint64_t proc_pidfd_ino(int pidfd)
 {
-	struct statfs sf;
+	static int pidfs = -1; /* the kernel does not change under us: ask once */
 	struct stat st;
-	if (pidfd < 0 || fstatfs(pidfd, &sf) < 0 || sf.f_type != PIDFS_MAGIC_ ||
-	    fstat(pidfd, &st) < 0)
+	if (pidfd < 0)
 		return 0;
-	return (uint64_t)st.st_ino;
+	if (pidfs < 0) {
+		struct statfs sf;
+		if (fstatfs(pidfd, &sf) < 0)
+			return 0;
+		pidfs = sf.f_type == PIDFS_MAGIC_;
+	}
+	return pidfs && fstat(pidfd, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
 uint64_t proc_pid_ino(pid_t pid)

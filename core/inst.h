@@ -25,6 +25,7 @@ struct proc {
 	pid_t pid;                     /* main process, 0 = none */
 	pid_t pgid;                    /* its process group while any member may live, else 0 */
 	pid_t last_pid;
+	uint64_t pid_ticks, pid_ino;   /* pid's start time and pidfs inode when known at spawn */
 	uint64_t spawn_us;             /* monotonic */
 	uint64_t started_mono;         /* monotonic ms */
 	int64_t started_at_ms;         /* wall */
@@ -36,7 +37,7 @@ struct proc {
 	int removing;                  /* gone from the config: freed once down */
 	int reload_mark;
 	struct loop_watch *spawn_watch;
-	char spawn_error[256];
+	char *spawn_error;             /* why the last start failed, or NULL */
 	int spawn_failed;
 	int start_timed_out;
 
@@ -56,7 +57,7 @@ struct proc {
 	double cpu_s;
 	int64_t peak_rss;
 	int64_t backoff_ms;
-	char fatal_reason[128];
+	char *fatal_reason;            /* why the policy gave up, or NULL */
 
 	struct vigil_instance *policy;
 	void *policy_mem;
@@ -93,6 +94,9 @@ void proc_read_boot_id(char *buf, size_t len);
  * their own (before Linux 6.9). proc_pid_ino opens one for pid. */
 uint64_t proc_pidfd_ino(int pidfd);
 uint64_t proc_pid_ino(pid_t pid);
+/* Replaces a text of the instance (NULL or "" = none); kept on the heap only while it is set,
+ * since most instances never have one. */
+void proc_set_text(char **slot, const char *text);
 
 /* Tells the policy an operator started the instance: its failures are forgotten. */
 void proc_policy_reset(struct proc *p);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,7 +197,24 @@ static struct {
 	struct loader_set plugins;
 	int reexec_pending;
 	char *notify;            /* NOTIFY_SOCKET we were started with: told READY after a reexec */
+	struct loop_timer *trim; /* gives the heap freed by a burst of work back to the kernel */
 } D;
+
+static void trim_now(void *arg)
+{
+	(void)arg;
+	D.trim = NULL;
+	malloc_trim(0);
+}
+
+/* Start-up and reload allocate and free a lot (the parsed configuration, one record per
+ * program on its way to the store): once that has settled, what was freed in the middle of the
+ * heap is returned, so that the resident size is what the daemon holds. */
+static void trim_later(void)
+{
+	if (!D.trim)
+		D.trim = loop_timer_add(2000, 0, trim_now, NULL);
+}
 
 static void publish_rejected(const char *file, const char *msg)
 {
@@ -244,6 +262,7 @@ static int do_reload(char *msg, size_t len)
 		conf_free(conf);
 		return -1;
 	}
+	trim_later();
 	return 0;
 }
 
@@ -362,6 +381,9 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	ensure_stdio();
+	/* Large buffers (a status reply for thousands of programs, a report) get their own
+	 * mapping, returned when freed, instead of growing the heap for good. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	D.config = util_xstrdup(file);
 	if (!realpath("/proc/self/exe", D.self))
 		snprintf(D.self, sizeof D.self, "%s", argv[0]);
@@ -414,6 +436,13 @@ int main(int argc, char **argv)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warn("cannot become a child subreaper: %s", strerror(errno));
 	raise_nofile();
+	/* Children inherit ignored signals across exec: drop whatever ignore we inherited, so
+	 * that SIGPIPE, ignored below, is the only one, and the child resets just that. */
+	for (int s = 1; s < NSIG; s++) {
+		struct sigaction sa;
+		if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			signal(s, SIG_DFL);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* Our own readiness socket is for us only, never for the programs we start. */
 	notify = getenv("NOTIFY_SOCKET") ? util_xstrdup(getenv("NOTIFY_SOCKET")) : NULL;
@@ -463,6 +492,7 @@ int main(int argc, char **argv)
 	if (!reexec_state || r < 0)
 		sup_recover(conf->orphans);
 	sup_start_all();
+	trim_later();
 	if (notify) {
 		setenv("NOTIFY_SOCKET", notify, 1);
 		notify_ready();

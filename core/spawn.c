@@ -10,11 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "inst.h"
 
 /* What the child writes to the error pipe when a step fails. */
 struct spawn_failure {
@@ -31,19 +34,30 @@ static void scopy(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 }
 
-static _Noreturn void child_fail(int fd, const char *step, const char *arg)
+/* Where the child reports a failure: the error pipe, or — when it shares our memory and we
+ * resume only once it has exec'd or exited — a record of ours it writes directly. */
+struct sink {
+	int fd;
+	struct spawn_failure *shared;
+};
+
+static _Noreturn void child_fail(const struct sink *k, const char *step, const char *arg)
 {
 	struct spawn_failure f;
 	memset(&f, 0, sizeof f);
-	f.err = errno;
+	f.err = errno ? errno : EIO;
 	scopy(f.step, sizeof f.step, step);
 	scopy(f.arg, sizeof f.arg, arg);
-	ssize_t r = write(fd, &f, sizeof f);
-	(void)r;
+	if (k->shared) {
+		*k->shared = f;
+	} else {
+		ssize_t r = write(k->fd, &f, sizeof f);
+		(void)r;
+	}
 	_exit(127);
 }
 
-static void set_limit(int fd, int resource, int64_t value, const char *what)
+static void set_limit(const struct sink *k, int resource, int64_t value, const char *what)
 {
 	struct rlimit rl;
 	rl.rlim_cur = rl.rlim_max = (rlim_t)value;
@@ -55,7 +69,7 @@ static void set_limit(int fd, int resource, int64_t value, const char *what)
 			rl.rlim_cur = rl.rlim_max = old.rlim_max;
 	}
 	if (setrlimit(resource, &rl) < 0)
-		child_fail(fd, "setrlimit", what);
+		child_fail(k, "setrlimit", what);
 }
 
 static void write_oom_adj(int value)
@@ -80,17 +94,17 @@ static void write_oom_adj(int value)
 	}
 }
 
-static _Noreturn void child(const struct spawn_req *r, int errfd)
+static _Noreturn void child(const struct spawn_req *r, struct sink *k)
 {
-	/* The daemon blocks signals for its signalfd and ignores SIGPIPE: undo both. */
+	/* The daemon blocks signals for its signalfd and ignores SIGPIPE (and no other signal:
+	 * main.c drops inherited ignores; handlers do not survive exec): undo both. */
 	sigset_t none;
 	sigemptyset(&none);
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	if (setsid() < 0)
-		child_fail(errfd, "setsid", "");
+		child_fail(k, "setsid", "");
 
 	if (r->hold_fd >= 0) {
 		/* Wait for the parent to place us (a cgroup, say): one byte means go. */
@@ -101,7 +115,7 @@ static _Noreturn void child(const struct spawn_req *r, int errfd)
 			;
 		if (n != 1) {
 			errno = ECANCELED;
-			child_fail(errfd, "attach", "the supervisor cancelled the start");
+			child_fail(k, "attach", "the supervisor cancelled the start");
 		}
 		close(r->hold_fd);
 	}
@@ -109,32 +123,36 @@ static _Noreturn void child(const struct spawn_req *r, int errfd)
 	/* The daemon keeps 0-2 open, so every fd handed to us here is >= 3. */
 	int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nullfd < 0)
-		child_fail(errfd, "open", "/dev/null");
+		child_fail(k, "open", "/dev/null");
 	int outfd = r->stdout_fd == SPAWN_FD_NULL ? nullfd : r->stdout_fd;
 	int efd = r->stderr_fd == SPAWN_FD_NULL ? nullfd : r->stderr_fd;
 	if (dup2(nullfd, 0) < 0)
-		child_fail(errfd, "dup2", "stdin");
+		child_fail(k, "dup2", "stdin");
 	if (r->stdout_fd != SPAWN_FD_INHERIT && dup2(outfd, 1) < 0)
-		child_fail(errfd, "dup2", "stdout");
+		child_fail(k, "dup2", "stdout");
 	if (r->stderr_fd != SPAWN_FD_INHERIT && dup2(efd, 2) < 0)
-		child_fail(errfd, "dup2", "stderr");
+		child_fail(k, "dup2", "stderr");
 	/* Keep 0-2 and the error pipe, moved to 3 (CLOEXEC: exec closes it, which is the signal). */
-	if (errfd != 3) {
-		if (dup3(errfd, 3, O_CLOEXEC) < 0)
-			child_fail(errfd, "dup3", "");
-		errfd = 3;
+	unsigned first = 3;
+	if (!k->shared) {
+		if (k->fd != 3) {
+			if (dup3(k->fd, 3, O_CLOEXEC) < 0)
+				child_fail(k, "dup3", "");
+			k->fd = 3;
+		}
+		first = 4;
 	}
-	if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0) {
-		for (int fd = 4; fd < 65536; fd++)
+	if (syscall(SYS_close_range, first, ~0U, 0U) < 0) {
+		for (int fd = (int)first; fd < 65536; fd++)
 			close(fd);
 	}
 
 	if (r->rlimit_nofile > 0)
-		set_limit(errfd, RLIMIT_NOFILE, r->rlimit_nofile, "nofile");
+		set_limit(k, RLIMIT_NOFILE, r->rlimit_nofile, "nofile");
 	if (r->rlimit_nproc > 0)
-		set_limit(errfd, RLIMIT_NPROC, r->rlimit_nproc, "nproc");
+		set_limit(k, RLIMIT_NPROC, r->rlimit_nproc, "nproc");
 	if (r->rlimit_core >= 0)
-		set_limit(errfd, RLIMIT_CORE, r->rlimit_core, "core");
+		set_limit(k, RLIMIT_CORE, r->rlimit_core, "core");
 	if (r->nice)
 		(void)setpriority(PRIO_PROCESS, 0, r->nice);
 	if (r->oom_score_adj)
@@ -143,67 +161,115 @@ static _Noreturn void child(const struct spawn_req *r, int errfd)
 	if (r->umask != (mode_t)-1)
 		umask(r->umask);
 	if (r->cwd && chdir(r->cwd) < 0)
-		child_fail(errfd, "chdir", r->cwd);
+		child_fail(k, "chdir", r->cwd);
 
 	if (r->set_ids) {
 		if (setgroups((size_t)r->ngroups, r->groups) < 0)
-			child_fail(errfd, "setgroups", "");
+			child_fail(k, "setgroups", "");
 		if (setresgid(r->gid, r->gid, r->gid) < 0)
-			child_fail(errfd, "setgid", "");
+			child_fail(k, "setgid", "");
 		if (setresuid(r->uid, r->uid, r->uid) < 0)
-			child_fail(errfd, "setuid", "");
+			child_fail(k, "setuid", "");
 		/* Verify the drop stuck: getting root back must be impossible. */
 		if (r->uid != 0 && setuid(0) == 0) {
 			errno = EPERM;
-			child_fail(errfd, "setuid", "privileges could be regained");
+			child_fail(k, "setuid", "privileges could be regained");
 		}
 	}
 	if (r->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		child_fail(errfd, "prctl", "no_new_privs");
+		child_fail(k, "prctl", "no_new_privs");
 
 	execve(r->path, r->argv, r->envp);
-	child_fail(errfd, "exec", r->path);
+	child_fail(k, "exec", r->path);
 }
 
 struct clone_arg {
 	const struct spawn_req *req;
-	int errfd;
+	struct sink sink;
 };
 
 static int clone_child(void *arg)
 {
-	const struct clone_arg *a = arg;
-	child(a->req, a->errfd);
+	struct clone_arg *a = arg;
+	child(a->req, &a->sink);
 }
 
-int spawn_start(const struct spawn_req *req, pid_t *pid, int *errfd)
+static void failure_text(const struct spawn_failure *f, char *msg, size_t len)
+{
+	if (f->arg[0])
+		snprintf(msg, len, "%s %s: %s", f->step, f->arg, strerror(f->err));
+	else
+		snprintf(msg, len, "%s: %s", f->step, strerror(f->err));
+}
+
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int spawn_launch(const struct spawn_req *req, int sync, struct spawn_out *out)
 {
 	/* Without a hold (nobody must place the child before exec), the child shares our memory
-	 * and we are suspended until it execs, as posix_spawn does: no page tables are copied,
-	 * which makes a start several times cheaper than fork(). The child runs on a stack of its
-	 * own and makes only system calls, so it cannot disturb ours; and it reports an exec
-	 * failure through the pipe before it exits. With a hold it must wait for us: fork. */
+	 * and we are suspended until it execs or exits, as with posix_spawn: no page tables are
+	 * copied, which makes a start several times cheaper than fork(), and the outcome is known
+	 * when clone returns — the child writes a failure into our memory before it exits, so no
+	 * pipe is needed. The child runs on a stack of its own and makes only system calls, so it
+	 * cannot disturb ours. With a hold it must wait for us: fork, and report through a pipe. */
 	static char stack[64 * 1024] __attribute__((aligned(16)));
+	static long hz;
 	(void)stack;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid_t c;
+	memset(out, 0, sizeof *out);
+	out->errfd = -1;
 #if defined(__SANITIZE_ADDRESS__)
 	/* ASan cannot follow a child that runs on our memory with a stack of its own. */
 	const int shared_vm = 0;
+	(void)sync;
 #else
-	const int shared_vm = req->hold_fd < 0;
+	const int shared_vm = req->hold_fd < 0 && sync;
 #endif
 	if (shared_vm) {
-		struct clone_arg a = {req, p[1]};
-		c = clone(clone_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
-	} else {
-		c = fork();
-		if (c == 0) {
-			close(p[0]);
-			child(req, p[1]);
+		struct spawn_failure f;
+		memset(&f, 0, sizeof f);
+		struct clone_arg a = {req, {-1, &f}};
+		int pidfd = -1;
+		if (!hz)
+			hz = sysconf(_SC_CLK_TCK);
+		/* The kernel stamps the child's start (CLOCK_BOOTTIME, shown in clock ticks) inside
+		 * clone: when the clock reads the same tick before and after, that tick is it, and
+		 * /proc/PID/stat need not be read. */
+		uint64_t before = boot_ns();
+		pid_t c = clone(clone_child, stack + sizeof stack,
+		                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a, &pidfd);
+		if (c < 0)
+			return -errno;
+		uint64_t after = boot_ns();
+		uint64_t tick = hz > 0 ? 1000000000u / (uint64_t)hz : 0;
+		if (tick && before / tick == after / tick)
+			out->start_ticks = before / tick;
+		if (pidfd >= 0) {
+			out->pid_ino = proc_pidfd_ino(pidfd);
+			close(pidfd);
 		}
+		out->pid = c;
+		out->exec_failed = f.err != 0;
+		if (f.err) {
+			f.step[sizeof f.step - 1] = '\0';
+			f.arg[sizeof f.arg - 1] = '\0';
+			failure_text(&f, out->msg, sizeof out->msg);
+		}
+		return 0;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	pid_t c = fork();
+	if (c == 0) {
+		/* A failure record is far smaller than a pipe's buffer: O_NONBLOCK cannot lose it. */
+		close(p[0]);
+		struct sink k = {p[1], NULL};
+		child(req, &k);
 	}
 	if (c < 0) {
 		int e = errno;
@@ -212,11 +278,20 @@ int spawn_start(const struct spawn_req *req, pid_t *pid, int *errfd)
 		return -e;
 	}
 	close(p[1]);
-	int fl = fcntl(p[0], F_GETFL);
-	fcntl(p[0], F_SETFL, fl | O_NONBLOCK);
-	*pid = c;
-	*errfd = p[0];
+	out->pid = c;
+	out->errfd = p[0];
 	return 0;
+}
+
+int spawn_start(const struct spawn_req *req, pid_t *pid, int *errfd)
+{
+	struct spawn_out o;
+	int r = spawn_launch(req, 0, &o);
+	if (r == 0) {
+		*pid = o.pid;
+		*errfd = o.errfd;
+	}
+	return r;
 }
 
 int spawn_result(int errfd, char *msg, size_t len)
@@ -233,10 +308,7 @@ int spawn_result(int errfd, char *msg, size_t len)
 	}
 	f.step[sizeof f.step - 1] = '\0';
 	f.arg[sizeof f.arg - 1] = '\0';
-	if (f.arg[0])
-		snprintf(msg, len, "%s %s: %s", f.step, f.arg, strerror(f.err));
-	else
-		snprintf(msg, len, "%s: %s", f.step, strerror(f.err));
+	failure_text(&f, msg, len);
 	return 0;
 }
 

@@ -32,9 +32,22 @@ struct spawn_req {
 	int hold_wfd;              /* the write end of that pipe (closed in the child) */
 };
 
-/* Forks a child in a new session (so its process group is its pid) and starts the setup.
- * On success stores the pid and the read end of the error pipe (non-blocking, CLOEXEC): it
- * reaches EOF when exec succeeded, or yields a failure record. Returns 0 or -errno (fork). */
+/* What spawn_launch knows once it returns. */
+struct spawn_out {
+	pid_t pid;
+	int errfd;            /* the exec report pipe to watch, or -1: the outcome is known */
+	int exec_failed;      /* (errfd = -1) exec, or a step before it, failed: msg says why */
+	uint64_t start_ticks; /* the child's start time as in /proc/PID/stat, 0 = not known */
+	uint64_t pid_ino;     /* its pidfs inode (Linux 6.9+), 0 = not known */
+	char msg[256];
+};
+
+/* Starts a child in a new session (so its process group is its pid) and its setup. The
+ * outcome is known at once unless the child must wait for a hold (or sync is 0): then errfd is
+ * the read end of the error pipe (non-blocking, CLOEXEC), which reaches EOF when exec
+ * succeeded or yields a failure record (spawn_result). Returns 0 or -errno (clone/fork). */
+int spawn_launch(const struct spawn_req *req, int sync, struct spawn_out *out);
+/* spawn_launch that always reports through the pipe. */
 int spawn_start(const struct spawn_req *req, pid_t *pid, int *errfd);
 
 /* Reads the outcome from errfd. Returns 1 when exec succeeded, 0 when the child reported a

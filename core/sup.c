@@ -152,12 +152,12 @@ void sup_store_put(struct proc *p)
 		.program = p->prog->name,
 		.pid = p->pid,
 		.pgid = p->pgid,
-		.start_ticks = proc_start_ticks(p->pid),
+		.start_ticks = p->pid_ticks ? p->pid_ticks : proc_start_ticks(p->pid),
 		.boot_id = S.boot_id,
 		.started_at_ms = p->started_at_ms,
 		.state = p->state,
 		.restarts = p->restarts,
-		.pid_ino = proc_pid_ino(p->pid),
+		.pid_ino = p->pid_ino ? p->pid_ino : proc_pid_ino(p->pid),
 	};
 	int r = ops->registry_put(S.store->state, &e);
 	if (r < 0)
@@ -257,7 +257,7 @@ void sup_publish_state(struct proc *p, enum fsm_event ev)
 			.expected = !p->spawn_failed && (p->state == VIGIL_PROC_STOPPED || is_success(p)),
 			.runtime_ms = p->runtime_ms,
 			.reason = p->last_reason,
-			.error = p->spawn_error[0] ? p->spawn_error : NULL,
+			.error = p->spawn_error,
 			.cpu_s = p->cpu_s,
 			.peak_rss_bytes = p->peak_rss,
 		};
@@ -280,7 +280,7 @@ void sup_publish_state(struct proc *p, enum fsm_event ev)
 			.hdr = {.type = VIGIL_EV_PROCESS_FATAL, .size = sizeof e, .subject = p->name},
 			.program = p->prog->name,
 			.restarts = p->restarts,
-			.reason = p->fatal_reason,
+			.reason = p->fatal_reason ? p->fatal_reason : "",
 		};
 		bus_publish(&e.hdr);
 		break;
@@ -318,7 +318,9 @@ static enum fsm_event decide(struct proc *p)
 	if (r < 0) {
 		log_error("%s: policy %s failed (%s): giving up", p->name, p->policy->name,
 		          strerror(-r));
-		snprintf(p->fatal_reason, sizeof p->fatal_reason, "policy error: %s", strerror(-r));
+		char why[128];
+		snprintf(why, sizeof why, "policy error: %s", strerror(-r));
+		proc_set_text(&p->fatal_reason, why);
 		return FE_GIVE_UP;
 	}
 	switch (d.verdict) {
@@ -328,8 +330,8 @@ static enum fsm_event decide(struct proc *p)
 		p->backoff_ms = (int64_t)d.delay_ms;
 		return d.delay_ms ? FE_RESTART_LATER : FE_RESTART_NOW;
 	default:
-		snprintf(p->fatal_reason, sizeof p->fatal_reason, "%s",
-		         d.reason[0] ? d.reason : "the restart policy gave up");
+		d.reason[sizeof d.reason - 1] = '\0';
+		proc_set_text(&p->fatal_reason, d.reason[0] ? d.reason : "the restart policy gave up");
 		return FE_GIVE_UP;
 	}
 }
@@ -439,6 +441,7 @@ static void on_main_exit(struct proc *p, int status, const struct rusage *ru)
 		p->runtime_timer = NULL;
 	}
 	p->pid = 0;
+	p->pid_ticks = p->pid_ino = 0;
 	p->runtime_ms = (int64_t)(loop_now_ms() - p->started_mono);
 	p->cpu_s = (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
 	           (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
@@ -462,8 +465,10 @@ static void on_main_exit(struct proc *p, int status, const struct rusage *ru)
 	}
 
 	if (p->prog->kill_tree && p->pgid) {
-		if (p->state == VIGIL_PROC_STOPPING && kill(-p->pgid, 0) == 0)
+		if (p->state == VIGIL_PROC_STOPPING && kill(-p->pgid, 0) == 0) {
+			S.maybe_lingering = 1;
 			return; /* wait for the rest of the group; the stop timer still runs */
+		}
 		/* The main process died on its own: what it left behind (in its group, or in its
 		 * cgroup when a monitor knows one) must not outlive it, or the next start would run
 		 * beside it. */
@@ -474,9 +479,27 @@ static void on_main_exit(struct proc *p, int status, const struct rusage *ru)
 	sup_finish_exit(p);
 }
 
+/* A storm of exits must not starve everything else on the loop: each reap works for at most
+ * a slice, then lets the loop poll its descriptors (the control socket above all) and goes on
+ * from a zero-delay timer. SIGCHLD does not queue, so the rest must be fetched that way. */
+#define REAP_SLICE_US 2000
+
+static void reap_rest(void *arg)
+{
+	(void)arg;
+	S.reap_timer = NULL;
+	sup_reap();
+}
+
 void sup_reap(void)
 {
+	uint64_t t0 = loop_now_us();
 	for (;;) {
+		if (loop_now_us() - t0 >= REAP_SLICE_US) {
+			if (!S.reap_timer)
+				S.reap_timer = loop_timer_add(0, 0, reap_rest, NULL);
+			return;
+		}
 		int status;
 		struct rusage ru;
 		pid_t pid = wait4(-1, &status, WNOHANG, &ru);
@@ -489,44 +512,82 @@ void sup_reap(void)
 			for (int h = 0; h < S.nreap_hooks && S.reap_hooks[h](pid, status, &ru) == 0; h++)
 				;
 	}
+	if (!S.maybe_lingering)
+		return;
 	/* Instances whose main process is gone but whose group lived on. */
+	S.maybe_lingering = 0;
 	for (size_t i = 0; i < S.nprocs; i++) {
 		struct proc *p = S.procs[i];
-		if (!p->pid && p->pgid && kill(-p->pgid, 0) < 0 && errno == ESRCH) {
+		if (p->pid || !p->pgid)
+			continue;
+		if (kill(-p->pgid, 0) < 0 && errno == ESRCH) {
 			p->pgid = 0;
 			sup_finish_exit(p);
+		} else {
+			S.maybe_lingering = 1;
 		}
 	}
 }
 
 /* --- queries and control ---------------------------------------------------------------- */
 
-static int matches(const struct proc *p, const char *target)
+/* What a target names, resolved once per request rather than once per instance: the store
+ * and the frontends look instances up by name for every event, so this is on hot paths. */
+struct target {
+	const char *name;             /* NULL = all */
+	struct proc *one;             /* an instance name: exactly that instance */
+	const struct conf_group *group;
+};
+
+static void target_resolve(struct target *t, const char *name)
 {
-	if (!target || strcmp(target, "all") == 0)
+	memset(t, 0, sizeof *t);
+	if (!name || strcmp(name, "all") == 0)
+		return;
+	t->name = name;
+	/* Program names have no dot and no group may share one, so an instance name (web.0, or
+	 * web for a program of one instance) cannot name anything else. */
+	t->one = sup_find(name);
+	if (!t->one)
+		t->group = conf_find_group(S.conf, name);
+}
+
+static int target_has(const struct target *t, const struct proc *p)
+{
+	if (!t->name)
 		return 1;
-	if (strcmp(p->name, target) == 0 || strcmp(p->prog->name, target) == 0)
+	if (t->one)
+		return p == t->one;
+	if (strcmp(p->prog->name, t->name) == 0)
 		return 1;
-	const struct conf_group *gr = conf_find_group(S.conf, target);
-	if (gr)
-		for (char **m = gr->programs; *m; m++)
+	if (t->group)
+		for (char **m = t->group->programs; *m; m++)
 			if (strcmp(*m, p->prog->name) == 0)
 				return 1;
 	return 0;
 }
 
+static int visit(struct proc *p, vigil_proc_fn fn, void *arg)
+{
+	struct vigil_proc_info info;
+	proc_fill_info(p, &info);
+	return fn(&info, arg);
+}
+
 int sup_foreach(const char *target, vigil_proc_fn fn, void *arg)
 {
+	struct target t;
 	int found = 0, r = 0;
+	target_resolve(&t, target);
+	if (t.one)
+		return visit(t.one, fn, arg);
 	for (size_t i = 0; i < S.nprocs && r == 0; i++) {
-		if (!matches(S.procs[i], target))
+		if (!target_has(&t, S.procs[i]))
 			continue;
 		found = 1;
-		struct vigil_proc_info info;
-		proc_fill_info(S.procs[i], &info);
-		r = fn(&info, arg);
+		r = visit(S.procs[i], fn, arg);
 	}
-	if (!found && target && strcmp(target, "all") != 0)
+	if (!found && t.name)
 		return -ENOENT;
 	return r;
 }
@@ -534,13 +595,15 @@ int sup_foreach(const char *target, vigil_proc_fn fn, void *arg)
 int sup_control(const char *target, enum vigil_proc_action action, int signo)
 {
 	int n = 0, found = 0;
+	struct target t;
 	if (action == VIGIL_ACT_SIGNAL && (signo <= 0 || signo >= NSIG))
 		return -EINVAL;
 	if (S.shutting_down && action != VIGIL_ACT_STOP && action != VIGIL_ACT_SIGNAL)
 		return -ESHUTDOWN;
+	target_resolve(&t, target);
 	for (size_t i = 0; i < S.nprocs; i++) {
 		struct proc *p = S.procs[i];
-		if (!matches(p, target))
+		if (!target_has(&t, p))
 			continue;
 		found = 1;
 		n++;
@@ -675,6 +738,8 @@ void sup_fini(void)
 		loop_timer_cancel(S.shutdown_timer);
 	if (S.sweep_timer)
 		loop_timer_cancel(S.sweep_timer);
+	if (S.reap_timer)
+		loop_timer_cancel(S.reap_timer);
 	free(S.procs);
 	free(S.pidtab);
 	namemap_clear(&S.byname);

@@ -28,6 +28,10 @@ struct sup_state {
 	struct namemap byname;         /* instance name -> proc (the live one when names repeat) */
 	sup_reap_fn reap_hooks[4];
 	int nreap_hooks;
+	int maybe_waiting;             /* some instance may wait for its dependencies */
+	int maybe_lingering;           /* some group may outlive its main process */
+	struct loop_timer *reap_timer; /* the rest of a reap, after the loop's I/O */
+	uid_t euid;
 };
 extern struct sup_state sup_g;
 #define S sup_g

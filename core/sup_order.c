@@ -45,21 +45,27 @@ void sup_request_start(struct proc *p)
 		if (!p->waiting)
 			log_info("%s: waiting for its dependencies to be ready", p->name);
 		p->waiting = 1;
+		S.maybe_waiting = 1;
 		return;
 	}
 	p->waiting = 0;
 	sup_step(p, FE_START);
 }
 
+/* Called whenever an instance becomes ready: the scan is skipped when nothing waits, so that
+ * starting N programs does not cost N scans of N. */
 void sup_start_waiting(void)
 {
-	if (S.shutting_down)
+	if (S.shutting_down || !S.maybe_waiting)
 		return;
+	S.maybe_waiting = 0;
 	for (size_t i = 0; i < S.nprocs; i++) {
 		struct proc *p = S.procs[i];
 		if (p->waiting && deps_ready(p)) {
 			p->waiting = 0;
 			sup_step(p, FE_START);
+		} else if (p->waiting) {
+			S.maybe_waiting = 1;
 		}
 	}
 }

@@ -45,6 +45,7 @@ static void on_adopted_exit(int fd, uint32_t events, void *arg)
 	p->pidfd = -1;
 	sup_pid_del(p);
 	p->pid = 0;
+	p->pid_ticks = p->pid_ino = 0;
 	/* Not our child: only its parent could learn the status. */
 	p->status_unknown = 1;
 	p->exit_code = -1;
@@ -190,6 +191,7 @@ static void recover_one(struct recover *r, size_t i)
 	}
 
 	p->pid = e->pid;
+	p->pid_ticks = p->pid_ino = 0;
 	p->last_pid = e->pid;
 	p->pgid = e->pgid;
 	p->started_at_ms = e->started_at_ms;
@@ -326,6 +328,7 @@ int sup_restore_state(const char *path)
 			p->state = VIGIL_PROC_STOPPING;
 			if (pgid > 0 && kill(-pgid, 0) == 0) {
 				p->pgid = pgid;
+				S.maybe_lingering = 1;
 				sup_arm_timer(p, p->prog->stop_timeout_ms);
 			} else {
 				sup_step(p, FE_EXIT);
@@ -344,6 +347,7 @@ int sup_restore_state(const char *path)
 			continue;
 		}
 		p->pid = pid;
+		p->pid_ticks = p->pid_ino = 0;
 		p->last_pid = pid;
 		p->pgid = pgid;
 		sup_pid_put(p);

@@ -26,6 +26,7 @@ extern char **environ;
 
 static void on_spawn_pipe(int fd, uint32_t events, void *arg);
 static void on_runtime_limit(void *arg);
+static void exec_known(struct proc *p, int r, const char *msg);
 
 void sup_close_spawn_pipe(struct proc *p)
 {
@@ -46,9 +47,11 @@ int sup_open_capture(struct proc *p, struct logcap *lc, const char *stream)
 	char path[4096];
 	snprintf(path, sizeof path, "%s/logs/%s.%s.log", S.conf->state_dir, p->name, stream);
 	int r = logcap_open(lc, path, S.fifo_dir, p->prog->log_max_size, p->prog->log_backups);
-	if (r < 0)
-		snprintf(p->spawn_error, sizeof p->spawn_error, "cannot open %s: %s", path,
-		         strerror(-r));
+	if (r < 0) {
+		char err[4200];
+		snprintf(err, sizeof err, "cannot open %s: %s", path, strerror(-r));
+		proc_set_text(&p->spawn_error, err);
+	}
 	return r;
 }
 
@@ -72,8 +75,9 @@ void sup_spawn(struct proc *p)
 	gid_t groups[256];
 	char **env = NULL;
 	char *path = NULL;
+	char err[256] = "";
 
-	p->spawn_error[0] = '\0';
+	proc_set_text(&p->spawn_error, NULL);
 	p->spawn_failed = 0;
 	p->status_unknown = 0;
 	p->exit_code = -1;
@@ -99,19 +103,18 @@ void sup_spawn(struct proc *p)
 		req.stderr_fd = SPAWN_FD_INHERIT;
 	}
 
-	if (launch_prepare(g, S.conf->security.no_new_privs, &req, groups, p->spawn_error,
-	                   sizeof p->spawn_error) < 0)
+	if (launch_prepare(g, S.conf->security.no_new_privs, &req, groups, err, sizeof err) < 0)
 		goto fail;
 	env = proc_build_env(p, environ);
 	path = spawn_resolve(g->argv[0], env, g->directory);
 	if (!path) {
-		snprintf(p->spawn_error, sizeof p->spawn_error, "exec %s: %s", g->argv[0],
+		snprintf(err, sizeof err, "exec %s: %s", g->argv[0],
 		         errno == ENOENT && !strchr(g->argv[0], '/') ? "command not found in PATH"
 		                                                      : strerror(errno));
 		goto fail;
 	}
 	/* Checked at every start: the file may have been replaced since the config was read. */
-	if (!sandbox_command_ok(&S.conf->security, path, p->spawn_error, sizeof p->spawn_error))
+	if (!sandbox_command_ok(&S.conf->security, path, err, sizeof err))
 		goto fail;
 	req.path = path;
 	env = probe_child_env(p, env, req.set_ids ? req.uid : geteuid());
@@ -122,15 +125,20 @@ void sup_spawn(struct proc *p)
 		req.hold_fd = hold[0];
 		req.hold_wfd = hold[1];
 	}
-	int r = spawn_start(&req, &p->pid, &p->spawn_fd);
+	struct spawn_out o;
+	int r = spawn_launch(&req, 1, &o);
 	if (hold[0] >= 0)
 		close(hold[0]);
 	if (r < 0) {
 		if (hold[1] >= 0)
 			close(hold[1]);
-		snprintf(p->spawn_error, sizeof p->spawn_error, "fork: %s", strerror(-r));
+		snprintf(err, sizeof err, "fork: %s", strerror(-r));
 		goto fail;
 	}
+	p->pid = o.pid;
+	p->spawn_fd = o.errfd;
+	p->pid_ticks = o.start_ticks;
+	p->pid_ino = o.pid_ino;
 	p->pgid = p->pid;
 	p->last_pid = p->pid;
 	sup_pid_put(p);
@@ -139,22 +147,24 @@ void sup_spawn(struct proc *p)
 		 * cannot fails the start (the child is killed and the reap says why). */
 		struct vigil_proc_info info;
 		proc_fill_info(p, &info);
-		if (launch_attach(S.plugins, &info, p->pid, hold[1], p->spawn_error,
-		                  sizeof p->spawn_error) < 0) {
+		if (launch_attach(S.plugins, &info, p->pid, hold[1], err, sizeof err) < 0) {
 			/* The child was killed before exec: nothing may report this start as
 			 * exec'd; the reap finishes it as spawn-failed. */
 			p->spawn_failed = 1;
+			proc_set_text(&p->spawn_error, err);
 			sup_close_spawn_pipe(p);
-			log_warn("%s: %s", p->name, p->spawn_error);
+			log_warn("%s: %s", p->name, err);
 			sup_arm_timer(p, g->start_timeout_ms);
 			free(path);
 			util_strv_free(env);
 			return;
 		}
 	}
-	p->spawn_watch = loop_watch(p->spawn_fd, EPOLLIN, on_spawn_pipe, p);
-	if (!p->spawn_watch)
-		log_error("%s: cannot watch the spawn pipe: %s", p->name, strerror(errno));
+	if (p->spawn_fd >= 0) {
+		p->spawn_watch = loop_watch(p->spawn_fd, EPOLLIN, on_spawn_pipe, p);
+		if (!p->spawn_watch)
+			log_error("%s: cannot watch the spawn pipe: %s", p->name, strerror(errno));
+	}
 	sup_arm_timer(p, g->start_timeout_ms);
 	if (g->limit_runtime_ms > 0)
 		p->runtime_timer =
@@ -162,6 +172,8 @@ void sup_spawn(struct proc *p)
 	free(path);
 	util_strv_free(env);
 	sup_store_put(p);
+	if (p->spawn_fd < 0)
+		exec_known(p, o.exec_failed ? 0 : 1, o.msg);
 	return;
 fail:
 	free(path);
@@ -169,7 +181,9 @@ fail:
 	p->spawn_failed = 1;
 	p->last_reason = "spawn-failed";
 	p->runtime_ms = 0;
-	log_warn("%s: %s", p->name, p->spawn_error);
+	if (err[0])
+		proc_set_text(&p->spawn_error, err); /* else sup_open_capture said why */
+	log_warn("%s: %s", p->name, p->spawn_error ? p->spawn_error : "cannot start");
 	sup_step(p, FE_SPAWN_FAILED);
 }
 
@@ -213,19 +227,14 @@ static void on_ready_delay(void *arg)
 	sup_step(p, FE_READY);
 }
 
-/* The exec outcome is known: EOF means exec succeeded. */
-void sup_spawn_outcome(struct proc *p)
+/* The exec outcome is known: r = 1 exec succeeded, 0 it failed (msg says why). */
+static void exec_known(struct proc *p, int r, const char *msg)
 {
-	char msg[sizeof p->spawn_error];
-	int r = spawn_result(p->spawn_fd, msg, sizeof msg);
-	if (r == -EAGAIN)
-		return;
-	sup_close_spawn_pipe(p);
 	if (r == 1 && p->spawn_failed)
 		return; /* killed before exec (a monitor refused it): not a successful exec */
 	if (r == 0) {
 		/* The child exits 127 right after: the reap finishes the failure. */
-		snprintf(p->spawn_error, sizeof p->spawn_error, "%s", msg);
+		proc_set_text(&p->spawn_error, msg);
 		p->spawn_failed = 1;
 		log_warn("%s: %s", p->name, msg);
 		return;
@@ -239,6 +248,17 @@ void sup_spawn_outcome(struct proc *p)
 		probe_ready_begin(p);
 	else
 		sup_step(p, FE_READY);
+}
+
+/* The exec report pipe is readable: EOF means exec succeeded. */
+void sup_spawn_outcome(struct proc *p)
+{
+	char msg[256];
+	int r = spawn_result(p->spawn_fd, msg, sizeof msg);
+	if (r == -EAGAIN)
+		return;
+	sup_close_spawn_pipe(p);
+	exec_known(p, r, msg);
 }
 
 static void on_spawn_pipe(int fd, uint32_t events, void *arg)

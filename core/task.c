@@ -411,6 +411,16 @@ static void close_spawn(struct task *t)
 	}
 }
 
+static void exec_known(struct task *t, int failed, const char *msg)
+{
+	if (failed) {
+		snprintf(t->error, sizeof t->error, "%s", msg);
+		return; /* the child exits 127; the reap ends the run */
+	}
+	if (t->state == VIGIL_TASK_STARTING)
+		t->state = VIGIL_TASK_RUNNING;
+}
+
 static void exec_outcome(struct task *t)
 {
 	char msg[sizeof t->error];
@@ -418,12 +428,7 @@ static void exec_outcome(struct task *t)
 	if (r == -EAGAIN)
 		return;
 	close_spawn(t);
-	if (r == 0) {
-		snprintf(t->error, sizeof t->error, "%s", msg);
-		return; /* the child exits 127; the reap ends the run */
-	}
-	if (t->state == VIGIL_TASK_STARTING)
-		t->state = VIGIL_TASK_RUNNING;
+	exec_known(t, r == 0, msg);
 }
 
 static void on_spawn_pipe(int fd, uint32_t events, void *arg)
@@ -512,7 +517,8 @@ static void start_run(struct task *t)
 		req.hold_fd = hold[0];
 		req.hold_wfd = hold[1];
 	}
-	int r = spawn_start(&req, &t->pid, &t->spawn_fd);
+	struct spawn_out o;
+	int r = spawn_launch(&req, 1, &o);
 	if (hold[0] >= 0)
 		close(hold[0]);
 	if (r < 0) {
@@ -521,12 +527,17 @@ static void start_run(struct task *t)
 		snprintf(t->error, sizeof t->error, "fork: %s", strerror(-r));
 		goto fail;
 	}
+	t->pid = o.pid;
+	t->spawn_fd = o.errfd;
 	if (hold[1] >= 0) {
 		struct vigil_proc_info info;
 		proc_view(t, &info);
 		launch_attach(T.plugins, &info, t->pid, hold[1], t->error, sizeof t->error);
 	}
-	t->spawn_watch = loop_watch(t->spawn_fd, EPOLLIN, on_spawn_pipe, t);
+	if (t->spawn_fd >= 0)
+		t->spawn_watch = loop_watch(t->spawn_fd, EPOLLIN, on_spawn_pipe, t);
+	else
+		exec_known(t, o.exec_failed, o.msg);
 	if (t->timeout_ms > 0)
 		t->timer = loop_timer_add((uint64_t)t->timeout_ms, 0, on_timeout, t);
 	struct vigil_ev_task_started e = {
