@@ -1,8 +1,7 @@
-/* attempt.c — tcp:, http:// and exec: checks on the loop: non-blocking connect, libcurl, spawn. */
+/* attempt.c — tcp:, http:// and exec: checks on the loop: connect, the http_check module, spawn. */
 #include "attempt.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -19,6 +18,8 @@
 #include "launch.h"
 #include "log.h"
 #include "loop.h"
+#include "modload.h"
+#include "http_check.h"
 #include "spawn.h"
 #include "sup_int.h"
 #include "util.h"
@@ -47,15 +48,12 @@ struct attempt {
 	char what[160]; /* "connect 127.0.0.1:8080", the URL, the command */
 	int fd;         /* tcp */
 	struct loop_watch *watch;
-	CURL *easy; /* http */
-	char curl_err[CURL_ERROR_SIZE];
+	struct http_check *http;
 	struct exec_rec *ex; /* exec */
 };
 
 static struct {
-	CURLM *multi;
-	int curl_ready;
-	struct loop_timer *curl_timer;
+	const struct http_check_module *http; /* NULL until an http:// check needs it */
 	struct exec_rec *execs;
 } C;
 
@@ -71,10 +69,8 @@ static void release(struct attempt *c)
 		loop_unwatch(c->watch);
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->easy) {
-		curl_multi_remove_handle(C.multi, c->easy);
-		curl_easy_cleanup(c->easy);
-	}
+	if (c->http)
+		C.http->cancel(c->http);
 	if (c->ex) {
 		/* Nobody wants its outcome: the reap hook collects it. */
 		kill(-c->ex->pid, SIGKILL);
@@ -186,151 +182,63 @@ static void start_tcp(struct attempt *c, const struct conf_check *spec)
 		defer_outcome(c, 0, "%s: cannot watch the socket: %s", c->what, strerror(errno));
 }
 
-/* --- http: libcurl's multi interface, its sockets and timer on the loop ------------------- */
+/* --- http: the http_check module (libcurl), opened on first need ------------------------- */
 
-static void curl_drain(void)
+static void http_warn(const char *msg)
 {
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(C.multi, &left))) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		struct attempt *c = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-		if (!c)
-			continue;
-		CURLcode rc = m->data.result;
-		long code = 0;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-		char why[sizeof c->what + CURL_ERROR_SIZE + 32];
-		if (rc != CURLE_OK) {
-			snprintf(why, sizeof why, "%s: %s", c->what,
-			         c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
-			finish(c, 0, why);
-		} else if (code >= 200 && code < 400) {
-			finish(c, 1, NULL);
-		} else {
-			snprintf(why, sizeof why, "%s: HTTP %ld", c->what, code);
-			finish(c, 0, why);
-		}
-	}
+	log_warn("%s", msg);
 }
 
-static void on_curl_fd(int fd, uint32_t events, void *arg)
-{
-	(void)arg;
-	int flags = 0, running;
-	if (events & EPOLLIN)
-		flags |= CURL_CSELECT_IN;
-	if (events & EPOLLOUT)
-		flags |= CURL_CSELECT_OUT;
-	if (events & (EPOLLERR | EPOLLHUP))
-		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(C.multi, fd, flags, &running);
-	curl_drain();
-}
+/* The loop, lent to the module as it is. */
+static const struct http_check_host http_host = {
+    .watch = loop_watch,
+    .watch_modify = loop_watch_modify,
+    .unwatch = loop_unwatch,
+    .timer_add = loop_timer_add,
+    .timer_cancel = loop_timer_cancel,
+    .warn = http_warn,
+};
 
-static void on_curl_timer(void *arg)
+int attempt_http_load(char *err, size_t len)
 {
-	(void)arg;
-	int running;
-	C.curl_timer = NULL;
-	curl_multi_socket_action(C.multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	curl_drain();
-}
-
-static int curl_sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	(void)e;
-	(void)userp;
-	struct loop_watch *w = socketp;
-	if (what == CURL_POLL_REMOVE) {
-		if (w) {
-			loop_unwatch(w);
-			curl_multi_assign(C.multi, s, NULL);
-		}
+	if (C.http)
 		return 0;
-	}
-	uint32_t ev =
-	    ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-	if (w) {
-		loop_watch_modify(w, ev);
-		return 0;
-	}
-	w = loop_watch(s, ev, on_curl_fd, NULL);
-	if (!w) {
-		log_warn("health check: cannot watch a libcurl socket: %s", strerror(errno));
+	const struct vigil_module_head *h =
+	    modload_open(HTTP_CHECK_MODULE, HTTP_CHECK_IFACE, sizeof *C.http, err, len);
+	if (!h)
 		return -1;
-	}
-	curl_multi_assign(C.multi, s, w);
+	C.http = (const struct http_check_module *)h;
+	C.http->init(&http_host);
+	log_debug("http:// checks: loaded %s.so", HTTP_CHECK_MODULE);
 	return 0;
 }
 
-static int curl_timer_cb(CURLM *m, long timeout_ms, void *userp)
+static void on_http(void *arg, int ok, const char *why)
 {
-	(void)m;
-	(void)userp;
-	if (C.curl_timer) {
-		loop_timer_cancel(C.curl_timer);
-		C.curl_timer = NULL;
+	struct attempt *c = arg;
+	c->http = NULL; /* the module released it */
+	if (ok) {
+		finish(c, 1, NULL);
+		return;
 	}
-	if (timeout_ms >= 0)
-		C.curl_timer = loop_timer_add((uint64_t)timeout_ms, 0, on_curl_timer, NULL);
-	return 0;
-}
-
-static size_t curl_discard(char *ptr, size_t size, size_t n, void *arg)
-{
-	(void)ptr;
-	(void)arg;
-	return size * n;
-}
-
-static int curl_setup(void)
-{
-	if (C.multi)
-		return 0;
-	if (!C.curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return -1;
-		C.curl_ready = 1;
-	}
-	C.multi = curl_multi_init();
-	if (!C.multi)
-		return -1;
-	curl_multi_setopt(C.multi, CURLMOPT_SOCKETFUNCTION, curl_sock_cb);
-	curl_multi_setopt(C.multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-	return 0;
+	char msg[sizeof c->what + 300];
+	snprintf(msg, sizeof msg, "%s: %s", c->what, why);
+	finish(c, 0, msg);
 }
 
 static void start_http(struct attempt *c, const struct conf_check *spec)
 {
+	char err[sizeof c->why];
 	snprintf(c->what, sizeof c->what, "GET %s", spec->target);
-	if (curl_setup() < 0 || !(c->easy = curl_easy_init())) {
-		defer_outcome(c, 0, "%s: libcurl could not be set up", c->what);
+	/* Loaded with the configuration already (probe_check_conf); this only covers a caller
+	 * that did not check it. */
+	if (attempt_http_load(err, sizeof err) < 0) {
+		defer_outcome(c, 0, "%s: %s", c->what, err);
 		return;
 	}
-	CURL *e = c->easy;
-	curl_easy_setopt(e, CURLOPT_URL, spec->target);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)c);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_err);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* Our timer decides; libcurl's own limit is only a backstop. */
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(c->timeout_ms + 1000));
-	/* A health check asks the program, not a proxy, and never a kept-alive connection that
-	 * would succeed after the program stopped listening. */
-	curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "vigil-check/" VIGIL_VERSION_STRING);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curl_discard);
-	if (curl_multi_add_handle(C.multi, e) != CURLM_OK) {
-		curl_easy_cleanup(e);
-		c->easy = NULL;
-		defer_outcome(c, 0, "%s: libcurl refused the request", c->what);
-	}
+	c->http = C.http->start(spec->target, c->timeout_ms, on_http, c, err, sizeof err);
+	if (!c->http)
+		defer_outcome(c, 0, "%s: %s", c->what, err);
 }
 
 /* --- exec: a child like the program, collected by the reap hook --------------------------- */
@@ -473,13 +381,7 @@ void attempt_fini(void)
 		free(x);
 	}
 	C.execs = NULL;
-	if (C.curl_timer)
-		loop_timer_cancel(C.curl_timer);
-	C.curl_timer = NULL;
-	if (C.multi)
-		curl_multi_cleanup(C.multi);
-	C.multi = NULL;
-	if (C.curl_ready)
-		curl_global_cleanup();
-	C.curl_ready = 0;
+	/* The module stays loaded (never closed); libcurl is released. */
+	if (C.http)
+		C.http->fini();
 }

@@ -2,6 +2,7 @@
 #ifndef VIGIL_CORE_ATTEMPT_H
 #define VIGIL_CORE_ATTEMPT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -26,7 +27,12 @@ void attempt_cancel(struct attempt *c);
 
 /* Registers the reap hook for exec: checks; call after sup_init's reset. 0 or -errno. */
 int attempt_init(void);
-/* Kills what exec: checks left running and releases libcurl. */
+/* Kills what exec: checks left running and releases libcurl (the module stays loaded). */
 void attempt_fini(void);
+
+/* Opens the http_check module (libcurl) unless it is open already: http:// checks go through
+ * it, and vigild maps libcurl only once a configuration has one. 0, or -1 with err naming the
+ * file and the reason. */
+int attempt_http_load(char *err, size_t len);
 
 #endif

@@ -22,6 +22,8 @@
 #include "loader.h"
 #include "log.h"
 #include "loop.h"
+#include "modload.h"
+#include "probe.h"
 #include "sup.h"
 #include "task.h"
 #include "util.h"
@@ -76,18 +78,9 @@ static char **default_plugin_path(void)
 		}
 		return v;
 	}
-	char exe[PATH_MAX], dir[PATH_MAX + 64];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n < 0)
-		n = 0;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(dir, sizeof dir, "%s/%s", exe, VIGIL_PLUGIN_RELDIR);
-	char real[PATH_MAX];
+	char dir[PATH_MAX + 64];
 	char **v = util_xcalloc(2, sizeof *v);
-	v[0] = util_xstrdup(realpath(dir, real) ? real : dir);
+	v[0] = util_xstrdup(modload_exe_path(VIGIL_PLUGIN_RELDIR, dir, sizeof dir));
 	return v;
 }
 
@@ -239,6 +232,10 @@ static struct vigil_conf *load_checked(struct conf_error *err)
 	struct loader_set probe = {0};
 	int r = loader_open(conf, &probe, err);
 	loader_close(&probe);
+	/* What the checks need (the http_check module for an http:// check) is opened now, so
+	 * a missing one is a configuration error, and a reload that needs it changes nothing. */
+	if (r == 0)
+		r = probe_check_conf(conf, err);
 	if (r < 0) {
 		conf_free(conf);
 		return NULL;

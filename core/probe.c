@@ -409,6 +409,32 @@ void probe_forget(struct proc *p)
 	p->probe = NULL;
 }
 
+int probe_check_conf(const struct vigil_conf *conf, struct conf_error *err)
+{
+	for (size_t i = 0; i < conf->nprograms; i++) {
+		const struct conf_program *g = &conf->programs[i];
+		const char *key = NULL, *url = NULL;
+		if (g->ready == READY_CHECK && g->ready_check.kind == CHECK_HTTP) {
+			key = "ready";
+			url = g->ready_check.target;
+		} else if (g->health_check.kind == CHECK_HTTP) {
+			key = "health_check";
+			url = g->health_check.target;
+		} else {
+			continue;
+		}
+		char why[CONF_ERR_MAX - 512];
+		if (attempt_http_load(why, sizeof why) < 0) {
+			snprintf(err->msg, sizeof err->msg,
+			         "%s:%d: [program.%s] %s = %s: http:// checks need %s", g->file,
+			         g->line, g->name, key, url, why);
+			return -1;
+		}
+		return 0; /* open now, for every program */
+	}
+	return 0;
+}
+
 void probe_init(const struct vigil_conf *conf)
 {
 	notify_setup(conf->state_dir);

@@ -10,6 +10,13 @@
 
 struct proc;
 
+/* At configuration load (startup, --check-config, reload, reexec), before anything acts on
+ * conf: opens what its checks need that is not open yet, so a missing or broken module is a
+ * configuration error naming the program, the key and the file, and a reload that needs it
+ * changes nothing. Today that is the http_check module (libcurl) for the first http:// check.
+ * 0, or -1 with err filled. */
+int probe_check_conf(const struct vigil_conf *conf, struct conf_error *err);
+
 /* sup_init: the notify socket's place, the exec-check reap hook; binds the notify socket
  * already when a program uses it (instances taken over from an earlier vigild keep sending). */
 void probe_init(const struct vigil_conf *conf);

@@ -1,4 +1,4 @@
-/* report.c — the report's shared pieces: clean text, formatting, freeing, the one call. */
+/* report.c — the report's shared pieces: clean text, formatting, names, freeing. */
 #include "report.h"
 #include "utf8.h"
 
@@ -185,7 +185,7 @@ void report_free(struct report *r)
 	free(r);
 }
 
-/* ---------------------------------- the one call ---------------------------------- */
+/* ---------------------------------- formats ---------------------------------- */
 
 int report_format_parse(const char *s, enum report_format *out)
 {
@@ -196,43 +196,4 @@ int report_format_parse(const char *s, enum report_format *out)
 	else
 		return -EINVAL;
 	return 0;
-}
-
-char *report_write(const struct report *r, enum report_format format, int compact, size_t *len)
-{
-	json_t *j;
-	char *out;
-
-	if (format == REPORT_XML)
-		return report_xml(r, compact, len);
-	if (format != REPORT_JSON)
-		return NULL;
-	j = report_json(r);
-	if (!j)
-		return NULL;
-	out = json_dumps(j, (compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_PRESERVE_ORDER);
-	json_decref(j);
-	if (out)
-		*len = strlen(out);
-	return out;
-}
-
-char *report_render(const struct vigil_host *host, const struct report_options *opt, size_t *len,
-                    int *err)
-{
-	struct report *r;
-	char *out;
-
-	if (opt && opt->format != REPORT_XML && opt->format != REPORT_JSON) {
-		*err = -EINVAL;
-		return NULL;
-	}
-	r = report_collect(host, opt, err);
-	if (!r)
-		return NULL;
-	out = report_write(r, opt ? opt->format : REPORT_XML, opt ? opt->compact : 0, len);
-	report_free(r);
-	if (!out)
-		*err = -ENOMEM;
-	return out;
 }

@@ -10,11 +10,18 @@
 
 /*
  * Compiled into each frontend that serves the report (frontend_xmlreport, frontend_ctl) by
- * source; link with libxml2 (pkg-config libxml-2.0) and jansson. Every function runs on the
- * loop thread (it calls the host), except report_write/report_xml/report_json/report_free and
- * the formatting helpers, which touch only their arguments. Everything file-local is prefixed rep_,
- * so these files can share one translation unit with vjson.c and the ctl sources (tests #include
- * them together). plugins/common/report.cmake lists the sources and libraries for a CMakeLists.txt.
+ * source; plugins/common/report.cmake lists the sources and libraries for a CMakeLists.txt:
+ *   report.c                 text cleaning, formatting, names, report_free (no library)
+ *   report_collect.c, report_health.c, report_json.c   the snapshot and JSON (jansson)
+ *   report_xml.c             report_xml() (libxml2)
+ *   report_render.c          report_write() and report_render(): both formats
+ * frontend_xmlreport links all of them. frontend_ctl links neither report_xml.c nor
+ * report_render.c: it opens modules/report_xml.so (report.c + report_xml.c, the only user of
+ * libxml2) at its first XML report, so vigild maps libxml2 only once someone asks for one.
+ * Every function runs on the loop thread (it calls the host), except report_write/report_xml/
+ * report_json/report_free and the formatting helpers, which touch only their arguments.
+ * Everything file-local is prefixed rep_, so these files can share one translation unit with
+ * vjson.c and the ctl sources (tests #include them together).
  *
  * The document is described in docs/report-format.md and by sdk/schema/vigil-report-1.xsd.
  *

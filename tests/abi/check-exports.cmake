@@ -1,8 +1,12 @@
-# Fails unless the plugin PLUGIN exports exactly one symbol, vigil_plugin_entry_v1 (run by NM).
-execute_process(COMMAND ${NM} -D --defined-only ${PLUGIN}
+# Fails unless FILE (a plugin, or an internal module) exports exactly one symbol, SYMBOL
+# (default vigil_plugin_entry_v1; modules export vigil_module_entry), as NM lists it.
+if(NOT DEFINED SYMBOL)
+  set(SYMBOL vigil_plugin_entry_v1)
+endif()
+execute_process(COMMAND ${NM} -D --defined-only ${FILE}
                 OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "${NM} -D --defined-only ${PLUGIN} failed (${rc}): ${err}")
+  message(FATAL_ERROR "${NM} -D --defined-only ${FILE} failed (${rc}): ${err}")
 endif()
 string(REGEX MATCHALL "[^\n]+" lines "${out}")
 set(symbols "")
@@ -12,10 +16,12 @@ foreach(line ${lines})
     list(APPEND symbols ${CMAKE_MATCH_2})
   endif()
 endforeach()
-if(NOT symbols STREQUAL "vigil_plugin_entry_v1")
+if(NOT symbols STREQUAL SYMBOL)
   string(REPLACE ";" ", " shown "${symbols}")
-  message(FATAL_ERROR "${PLUGIN} must export exactly vigil_plugin_entry_v1, it exports: ${shown}\n"
-                      "Make helpers static, build with vigil_plugin() (hidden visibility and "
-                      "sdk/cmake/vigil-plugin.map), and define the entry with VIGIL_PLUGIN_DEFINE.")
+  message(FATAL_ERROR "${FILE} must export exactly ${SYMBOL}, it exports: ${shown}\n"
+                      "Make helpers static, build with hidden visibility and the version script "
+                      "(vigil_plugin(): sdk/cmake/vigil-plugin.map; vigil_module(): "
+                      "modules/module.map), and define the entry with VIGIL_PLUGIN_DEFINE or "
+                      "VIGIL_MODULE_DEFINE.")
 endif()
-message(STATUS "${PLUGIN}: exports only vigil_plugin_entry_v1")
+message(STATUS "${FILE}: exports only ${SYMBOL}")

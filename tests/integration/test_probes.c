@@ -112,6 +112,57 @@ static int count_fds_on(pid_t pid, const char *target)
 	return n;
 }
 
+/* Whether vigild (pid) has a file whose path contains what mapped (its /proc/PID/maps). */
+static int maps_has(pid_t pid, const char *what)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	char *maps = vd_read_file(path);
+	ck_assert_msg(maps != NULL, "cannot read %s", path);
+	int found = strstr(maps, what) != NULL;
+	free(maps);
+	return found;
+}
+
+/* A copy of vigild in DIR/bin with no lib/vigil/modules beside it: a build or an install whose
+ * modules are missing. dir gets DIR; VIGILD points to the copy. remove_copy may come as soon as
+ * vigild runs (its modules are looked for beside the path it was started from). */
+static void vigild_without_modules(char *dir, size_t len)
+{
+	static char src[512]; /* the real one: VIGILD names the copy afterwards */
+	if (!src[0]) {
+		ck_assert_msg(getenv("VIGILD") != NULL, "VIGILD is not set");
+		snprintf(src, sizeof src, "%s", getenv("VIGILD"));
+	}
+	snprintf(dir, len, "/tmp/vigil-test-nomod-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char bin[300], dst[320];
+	snprintf(bin, sizeof bin, "%s/bin", dir);
+	ck_assert_int_eq(mkdir(bin, 0755), 0);
+	snprintf(dst, sizeof dst, "%s/vigild", bin);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	ck_assert_msg(in >= 0 && out >= 0, "cannot copy %s to %s: %s", src, dst, strerror(errno));
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	ck_assert_int_eq(n, 0);
+	close(in);
+	close(out);
+	setenv("VIGILD", dst, 1);
+}
+
+static void remove_copy(const char *dir)
+{
+	char path[320];
+	snprintf(path, sizeof path, "%s/bin/vigild", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/bin", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
 START_TEST(notify_readiness_gates_a_dependent)
 {
 	struct vd vd;
@@ -428,6 +479,79 @@ START_TEST(checks_go_on_after_reexec_and_restart)
 }
 END_TEST
 
+START_TEST(libcurl_only_with_an_http_check)
+{
+	struct vd vd;
+	int p1 = free_port(), p2 = free_port();
+	const char *t = config("[program.t]\ncommand = %s listen %d 300\nready = tcp:%d\n",
+	                       vd_victim(), p1, p1);
+	char first[1024];
+	snprintf(first, sizeof first, "%s", t);
+	vd_start(&vd, first);
+	expect_free(&vd, "process.ready", "t", "how", "tcp", 10000);
+	/* no http:// check: the http_check module and libcurl are not mapped */
+	ck_assert_msg(!maps_has(vd.pid, "libcurl"), "vigild maps libcurl without an http check");
+	ck_assert(!maps_has(vd.pid, "http_check.so"));
+
+	/* a reload that adds one opens the module, and the check works */
+	vd_rewrite_config(&vd, config("%s[program.h]\ncommand = %s listen %d 300\n"
+	                              "ready = http://127.0.0.1:%d/ready\n",
+	                              first, vd_victim(), p2, p2));
+	ck_assert_int_eq(vd_ctl(&vd, NULL, "reload", (char *)NULL), 0);
+	expect_free(&vd, "process.ready", "h", "how", "http", 10000);
+	ck_assert(maps_has(vd.pid, "http_check.so"));
+	ck_assert(maps_has(vd.pid, "libcurl"));
+	ck_assert_int_eq(vd_stop(&vd), 0);
+}
+END_TEST
+
+START_TEST(http_check_module_missing_is_a_config_error)
+{
+	struct vd vd;
+	char dir[256], err[4096];
+	json_t *doc = NULL;
+	int port = free_port();
+	vigild_without_modules(dir, sizeof dir);
+
+	/* at startup: exit 100, naming the program, the key and the module's file */
+	int rc = vd_try_start(&vd,
+	                      config("[program.h]\ncommand = %s listen %d 300\n"
+	                             "ready = http://127.0.0.1:%d/ready\n",
+	                             vd_victim(), port, port),
+	                      err, sizeof err);
+	remove_copy(dir);
+	if (rc < 0) /* it started: stop it and what it started before failing */
+		vd_stop(&vd);
+	ck_assert_msg(rc == 100, "vigild exited %d: %s", rc, err);
+	ck_assert_msg(strstr(err, "[program.h] ready = http://127.0.0.1:") &&
+	                  strstr(err, "/lib/vigil/modules/http_check.so: cannot load:") &&
+	                  strstr(err, dir),
+	              "the error does not name the program, key and module: %s", err);
+	vd_stop(&vd);
+
+	/* without http checks the same binary runs; a reload that adds one is refused and
+	 * changes nothing */
+	vigild_without_modules(dir, sizeof dir);
+	vd_start(&vd, config("[program.t]\ncommand = %s sleep\n", vd_victim()));
+	remove_copy(dir);
+	expect_free(&vd, "process.running", "t", NULL, NULL, 10000);
+	int pid = vd_pid(&vd, "t");
+	vd_rewrite_config(&vd, config("[program.t]\ncommand = %s sleep\n"
+	                              "[program.h]\ncommand = %s sleep\n"
+	                              "health_check = http://127.0.0.1:%d/health\n",
+	                              vd_victim(), vd_victim(), port));
+	ck_assert_int_eq(vd_ctl(&vd, &doc, "reload", (char *)NULL), 100);
+	const char *msg = jstr(json_object_get(doc, "error"), "message");
+	ck_assert_msg(strstr(msg, "[program.h] health_check = http://") &&
+	                  strstr(msg, "http_check.so: cannot load:"),
+	              "reload error: %s", msg);
+	json_decref(doc);
+	ck_assert_ptr_null(vd_status(&vd, "h"));
+	ck_assert_int_eq(vd_pid(&vd, "t"), pid);
+	ck_assert_int_eq(vd_stop(&vd), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("probes");
@@ -440,6 +564,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, foreign_and_malformed_datagrams_are_ignored);
 	tcase_add_test(tc, watchdog_timeout_restarts);
 	tcase_add_test(tc, tcp_and_http_readiness);
+	tcase_add_test(tc, libcurl_only_with_an_http_check);
+	tcase_add_test(tc, http_check_module_missing_is_a_config_error);
 	tcase_add_test(tc, exec_readiness);
 	tcase_add_test(tc, liveness_failures_restart_after_n);
 	tcase_add_test(tc, on_unhealthy_alert_only_raises);

@@ -2,6 +2,7 @@
  * `vigilctl health`. */
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,20 @@ static void assert_only_file(const char *dir, const char *name)
 	closedir(d);
 }
 
+/* Whether vigild (pid) has a file whose path contains what mapped (its /proc/PID/maps). */
+static int maps_has(pid_t pid, const char *what)
+{
+	char path[64], *maps;
+	int found;
+
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	maps = vd_read_file(path);
+	ck_assert_msg(maps != NULL, "cannot read %s", path);
+	found = strstr(maps, what) != NULL;
+	free(maps);
+	return found;
+}
+
 START_TEST(report_xml_and_json)
 {
 	char out_dir[512], out[600], *text = NULL;
@@ -77,6 +92,10 @@ START_TEST(report_xml_and_json)
 	ev = vd_wait_event(&vd, "task.finished", NULL, 10000);
 	ck_assert_ptr_nonnull(ev);
 	json_decref(ev);
+	/* the XML writer (report_xml.so, libxml2) is opened by the first XML report, not before */
+	ck_assert_msg(!maps_has(vd.pid, "libxml2"), "vigild maps libxml2 before any report");
+	ck_assert_int_eq(vd_ctl(&vd, NULL, "report", "--format", "json", NULL), 0);
+	ck_assert(!maps_has(vd.pid, "libxml2"));
 
 	/* -o FILE: the XML, validated by xmllint */
 	snprintf(out_dir, sizeof out_dir, "%s/out", vd.dir);
@@ -90,6 +109,7 @@ START_TEST(report_xml_and_json)
 	text = vd_read_file(out);
 	ck_assert_ptr_nonnull(text);
 	ck_assert_int_eq(strncmp(text, "<?xml", 5), 0);
+	ck_assert(maps_has(vd.pid, "report_xml.so"));
 	ck_assert_ptr_nonnull(strstr(text, "&lt;a&amp;b&gt;"));
 	ck_assert_ptr_nonnull(strstr(text, "x&amp;y"));
 	free(text);
@@ -172,6 +192,89 @@ START_TEST(health_after_a_score)
 }
 END_TEST
 
+/* A build or an install whose report_xml.so is missing: vigild runs, the JSON report works,
+ * and an XML report is refused with a message naming the file. */
+START_TEST(report_module_missing)
+{
+	const char *src = getenv("VIGILD");
+	char dir[256], bin[300], dst[320], buf[65536], *text = NULL;
+	struct vd vd;
+	json_t *doc = NULL;
+	const char *msg;
+	ssize_t n;
+	int in, out;
+
+	/* a copy of vigild in DIR/bin, no DIR/lib/vigil/modules (the plugins come from
+	 * plugin_path as usual) */
+	ck_assert_ptr_nonnull(src);
+	snprintf(dir, sizeof dir, "/tmp/vigil-test-nomod-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(bin, sizeof bin, "%s/bin", dir);
+	ck_assert_int_eq(mkdir(bin, 0755), 0);
+	snprintf(dst, sizeof dst, "%s/vigild", bin);
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	ck_assert(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	close(in);
+	close(out);
+	setenv("VIGILD", dst, 1);
+
+	snprintf(cfg, sizeof cfg, "[program.a]\ncommand = %s sleep\n", vd_victim());
+	vd_start(&vd, cfg);
+	/* modules are looked for beside the path vigild was started from, copy or not */
+	unlink(dst);
+	rmdir(bin);
+	rmdir(dir);
+	ck_assert_int_eq(vd_ctl(&vd, &doc, "report", "--format", "json", NULL), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(doc, "programs")), 1);
+	json_decref(doc);
+	doc = NULL;
+	ck_assert_int_eq(vd_ctl(&vd, &doc, "report", "--format", "xml", NULL), 1);
+	msg = jstr(json_object_get(doc, "error"), "message");
+	ck_assert_msg(strstr(msg, dir) &&
+	                  strstr(msg, "/lib/vigil/modules/report_xml.so: cannot load:") &&
+	                  strstr(msg, "--format json"),
+	              "report error: %s", msg);
+	json_decref(doc);
+	/* for humans too, on stderr, and the daemon goes on */
+	ck_assert_int_eq(vd_ctl_text(&vd, &text, "report", NULL), 1);
+	free(text);
+	ck_assert_str_eq(vd_state(&vd, "a"), "running");
+	ck_assert_int_eq(vd_stop(&vd), 0);
+}
+END_TEST
+
+/* [frontend.xmlreport] in a real vigild: it links the XML writer itself and writes a valid
+ * report; `vigilctl report` (through the module) works beside it. */
+START_TEST(xmlreport_frontend)
+{
+	char path[600], *text, *doc_text = NULL;
+	struct vd vd;
+	int rc;
+
+	snprintf(cfg, sizeof cfg,
+	         "[frontend.xmlreport]\npath = ${state_dir}/out.xml\ninterval = 1s\n"
+	         "[program.w]\ncommand = %s sleep\ntags = web\n",
+	         vd_victim());
+	vd_start(&vd, cfg);
+	json_decref(vd_wait_event(&vd, "process.running", "w", 10000));
+	snprintf(path, sizeof path, "%s/out.xml", vd.state);
+	text = vd_wait_file(path, "name=\"w\"", 15000);
+	ck_assert_msg(text != NULL, "no report naming program w in %s within 15 s", path);
+	ck_assert_int_eq(strncmp(text, "<?xml", 5), 0);
+	ck_assert_ptr_nonnull(strstr(text, "</report>"));
+	free(text);
+	rc = xmllint(path);
+	ck_assert_msg(rc == 0 || rc == 77, "xmllint rejected %s (exit %d)", path, rc);
+	ck_assert_int_eq(vd_ctl_text(&vd, &doc_text, "report", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(doc_text, "</report>"));
+	free(doc_text);
+	ck_assert_int_eq(vd_stop(&vd), 0);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
 	Suite *s = suite_create("report");
@@ -180,6 +283,8 @@ static Suite *report_suite(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, report_xml_and_json);
 	tcase_add_test(tc, health_after_a_score);
+	tcase_add_test(tc, report_module_missing);
+	tcase_add_test(tc, xmlreport_frontend);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -30,6 +30,7 @@
 #include "../../plugins/common/report_health.c"
 #include "../../plugins/common/report_xml.c"
 #include "../../plugins/common/report_json.c"
+#include "../../plugins/common/report_render.c"
 #include "../../plugins/frontends/xmlreport/xr_write.c"
 #include "../../plugins/frontends/xmlreport/xmlreport.c"
 

@@ -89,7 +89,7 @@ wait_for() {
 
 # Fails unless the plugin exports exactly vigil_plugin_entry_v1.
 check_exports() {
-	quiet "$CMAKE" -DNM="$NM" -DPLUGIN="$1" -P "$src/tests/abi/check-exports.cmake"
+	quiet "$CMAKE" -DNM="$NM" -DFILE="$1" -P "$src/tests/abi/check-exports.cmake"
 }
 
 # ---------------------------------------------------------------------------------------------

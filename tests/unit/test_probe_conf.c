@@ -1,5 +1,6 @@
-/* test_probe_conf.c — the keys ready, watchdog, health_* and on_unhealthy. */
+/* test_probe_conf.c — the keys ready, watchdog, health_* and on_unhealthy, and what they load. */
 #include "conf.h"
+#include "probe.h"
 
 #include <check.h>
 #include <stdarg.h>
@@ -193,6 +194,46 @@ START_TEST(every_key_changes_the_hash)
 }
 END_TEST
 
+static int self_maps(const char *what)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[1024];
+	int found = 0;
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, what) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* probe_check_conf opens the http_check module (libcurl) for the first http:// check, and
+ * only then. */
+START_TEST(http_module_opened_by_the_first_http_check)
+{
+	static const char *const none[] = {"ready = tcp:8080\nhealth_check = exec:/bin/true",
+	                                   "ready = notify\nwatchdog = 1s", ""};
+	struct conf_error err;
+	struct vigil_conf *c;
+	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+		x_of(&c, none[i]);
+		ck_assert_int_eq(probe_check_conf(c, &err), 0);
+		conf_free(c);
+	}
+	ck_assert(!self_maps("http_check.so"));
+	ck_assert(!self_maps("libcurl"));
+	x_of(&c, "health_check = https://127.0.0.1:8443/health");
+	memset(&err, 0, sizeof err);
+	ck_assert_msg(probe_check_conf(c, &err) == 0, "%s", err.msg);
+	conf_free(c);
+	ck_assert(self_maps("http_check.so"));
+	ck_assert(self_maps("libcurl"));
+	/* open once: the next configuration finds it open */
+	x_of(&c, "ready = http://127.0.0.1:8080/");
+	ck_assert_int_eq(probe_check_conf(c, &err), 0);
+	conf_free(c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("probe_conf");
@@ -203,6 +244,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, health_values);
 	tcase_add_test(tc, bad_values);
 	tcase_add_test(tc, every_key_changes_the_hash);
+	tcase_add_test(tc, http_module_opened_by_the_first_http_check);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,9 +6,24 @@
 #include <string.h>
 
 #include "../../common/report.h"
+#include "../../../modules/report_xml.h"
+
+typedef char *(*ctl_xml_fn)(const struct report *r, int compact, size_t *len);
+
+/* The XML writer is modules/report_xml.so (libxml2), opened at the first XML report and kept:
+ * vigild maps libxml2 only once someone asks for one. NULL with err naming the file. */
+static ctl_xml_fn ctl_xml_writer(char *err, size_t len)
+{
+	static const struct report_xml_module *mod;
+
+	if (!mod)
+		mod = (const struct report_xml_module *)modload_open(
+		    REPORT_XML_MODULE, REPORT_XML_IFACE, sizeof *mod, err, len);
+	return mod ? mod->xml : NULL;
+}
 
 /* The reply with the first n tasks of r (newest first). NULL on ENOMEM. */
-static json_t *report_reply(struct report *r, enum report_format fmt, size_t n)
+static json_t *report_reply(struct report *r, enum report_format fmt, ctl_xml_fn xml, size_t n)
 {
 	size_t all = r->ntasks;
 	int truncated = r->tasks_truncated;
@@ -21,7 +36,7 @@ static json_t *report_reply(struct report *r, enum report_format fmt, size_t n)
 	}
 	if (fmt == REPORT_XML) {
 		size_t len;
-		char *doc = report_xml(r, n < all, &len);
+		char *doc = xml(r, n < all, &len);
 
 		if (doc) {
 			reply = json_pack("{s:b,s:s,s:s%}", "ok", 1, "format", "xml", "document",
@@ -87,10 +102,24 @@ void ctl_cmd_report(struct ctl_conn *c, const json_t *req)
 	unsigned char *frame = NULL;
 	size_t n, len = 0;
 	json_t *reply;
+	ctl_xml_fn xml = NULL;
 	int err = 0;
 
 	if (parse_options(c, req, &opt) != 0)
 		return;
+	if (opt.format == REPORT_XML) {
+		char why[768];
+
+		xml = ctl_xml_writer(why, sizeof why);
+		if (!xml) {
+			c->ctl->host->log(c->ctl->self, VIGIL_LOG_ERROR, "report --format xml: %s",
+			                  why);
+			ctl_send_error(c, PROTO_FAILED,
+			               "report --format xml: %s (--format json works without it)",
+			               why);
+			return;
+		}
+	}
 	r = report_collect(c->ctl->host, &opt, &err);
 	if (!r) {
 		ctl_send_error(c, err == -EINVAL ? PROTO_USAGE : PROTO_TEMPFAIL, "report: %s",
@@ -98,7 +127,7 @@ void ctl_cmd_report(struct ctl_conn *c, const json_t *req)
 		return;
 	}
 	for (n = r->ntasks;; n /= 2) {
-		reply = report_reply(r, opt.format, n);
+		reply = report_reply(r, opt.format, xml, n);
 		if (!reply) {
 			err = -ENOMEM;
 			break;
