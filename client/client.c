@@ -152,10 +152,15 @@ int cl_send(struct vigil_client *c, const json_t *obj)
 	return rc;
 }
 
+/* The buffer a connection keeps between messages; a larger one, left by a big reply, is
+ * given back once that reply has been taken. */
+#define IN_KEEP (64u * 1024)
+
 /* Reads what is there into c->in; waits until deadline_ms (-1 = for ever). */
 static int fill(struct vigil_client *c, int64_t deadline_ms)
 {
 	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	size_t want = c->in_len + IN_KEEP;
 	ssize_t n;
 	int wait;
 
@@ -179,15 +184,16 @@ static int fill(struct vigil_client *c, int64_t deadline_ms)
 		}
 		break;
 	}
-	if (c->in_cap - c->in_len < 65536) {
-		size_t cap = c->in_cap ? c->in_cap * 2 : 65536;
-		unsigned char *q;
+	/* once the length is known, room for the whole message at once (cl_recv has checked
+	 * it against PROTO_MAX_REPLY): a big reply is read without growing step by step */
+	if (c->in_len >= PROTO_HDR_LEN && PROTO_HDR_LEN + proto_get_header(c->in) > want)
+		want = PROTO_HDR_LEN + proto_get_header(c->in);
+	if (c->in_cap < want) {
+		size_t cap = c->in_cap * 2 > want ? c->in_cap * 2 : want;
+		unsigned char *q = realloc(c->in, cap);
 
-		if (cap > PROTO_MAX_MSG + PROTO_HDR_LEN + 65536)
-			cap = PROTO_MAX_MSG + PROTO_HDR_LEN + 65536;
-		q = realloc(c->in, cap);
 		if (!q)
-			return cl_fail(c, -ENOMEM, "out of memory");
+			return cl_fail(c, -ENOMEM, "out of memory for a reply of %zu bytes", want);
 		c->in = q;
 		c->in_cap = cap;
 	}
@@ -206,32 +212,63 @@ static int fill(struct vigil_client *c, int64_t deadline_ms)
 	return 0;
 }
 
-int cl_recv(struct vigil_client *c, json_t **out, int64_t deadline_ms)
+/* Waits for the next whole message: 0 with *body (inside c->in) and *len; consume() it once
+ * used. */
+static int next_frame(struct vigil_client *c, const char **body, size_t *len, int64_t deadline_ms)
 {
-	*out = NULL;
 	for (;;) {
-		size_t body = 0;
-		ssize_t frame = proto_frame_check(c->in, c->in_len, &body);
-		char err[256];
+		ssize_t frame = proto_frame_check_max(c->in, c->in_len, PROTO_MAX_REPLY, len);
 		int rc;
 
+		if (frame < 0 && proto_get_header(c->in) > PROTO_MAX_REPLY)
+			return cl_fail(c, -EMSGSIZE,
+			               "vigild at %s sent a message of %u bytes, more than the %u "
+			               "bytes this client accepts; narrow the request",
+			               c->path, proto_get_header(c->in), PROTO_MAX_REPLY);
 		if (frame < 0)
 			return cl_fail(c, -EPROTO, "vigild at %s sent a bad message length",
 			               c->path);
 		if (frame > 0) {
-			*out =
-			    proto_parse((const char *)c->in + PROTO_HDR_LEN, body, err, sizeof err);
-			c->in_len -= (size_t)frame;
-			memmove(c->in, c->in + frame, c->in_len);
-			if (!*out)
-				return cl_fail(c, -EPROTO, "vigild at %s sent a bad reply: %s",
-				               c->path, err);
+			*body = (const char *)c->in + PROTO_HDR_LEN;
 			return 0;
 		}
 		rc = fill(c, deadline_ms);
 		if (rc < 0)
 			return rc;
 	}
+}
+
+/* Drops the message next_frame() gave (len bytes of body) from the buffer. */
+static void consume(struct vigil_client *c, size_t len)
+{
+	c->in_len -= PROTO_HDR_LEN + len;
+	memmove(c->in, c->in + PROTO_HDR_LEN + len, c->in_len);
+	if (c->in_cap > 2 * IN_KEEP && c->in_len <= IN_KEEP) {
+		unsigned char *q = realloc(c->in, IN_KEEP);
+
+		if (q) {
+			c->in = q;
+			c->in_cap = IN_KEEP;
+		}
+	}
+}
+
+int cl_recv(struct vigil_client *c, json_t **out, int64_t deadline_ms)
+{
+	const char *body;
+	size_t len = 0;
+	char err[256];
+	int rc;
+
+	*out = NULL;
+	rc = next_frame(c, &body, &len, deadline_ms);
+	if (rc < 0)
+		return rc;
+	*out = proto_parse(body, len, err, sizeof err);
+	consume(c, len);
+	if (!*out)
+		return cl_fail(c, -EPROTO, "vigild at %s sent a bad reply: %s", c->path, err);
+	return 0;
 }
 
 static int is_stream_item(const json_t *msg)
@@ -307,18 +344,52 @@ static char *dump(const json_t *j)
 	return json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
 }
 
-VIGIL_CLIENT_API int vigil_client_recv(struct vigil_client *c, char **json, int64_t timeout_ms)
+/* The next message's text, checked (it must be one JSON object) when check is set. */
+static int recv_text(struct vigil_client *c, char **json, size_t *len, int64_t timeout_ms,
+                     int check)
 {
-	json_t *j;
+	const char *body;
+	size_t n = 0;
+	char err[256];
 	int rc;
 
 	*json = NULL;
-	rc = cl_recv(c, &j, timeout_ms < 0 ? -1 : mono_ms() + timeout_ms);
+	rc = next_frame(c, &body, &n, timeout_ms < 0 ? -1 : mono_ms() + timeout_ms);
 	if (rc < 0)
 		return rc;
-	*json = dump(j);
-	json_decref(j);
-	return *json ? 0 : cl_fail(c, -ENOMEM, "out of memory");
+	if (check) {
+		json_t *j = proto_parse(body, n, err, sizeof err);
+
+		if (!j) {
+			consume(c, n);
+			return cl_fail(c, -EPROTO, "vigild at %s sent a bad reply: %s", c->path,
+			               err);
+		}
+		json_decref(j);
+	}
+	/* what vigild wrote is compact JSON already: handed over as it is */
+	*json = malloc(n + 1);
+	if (*json) {
+		memcpy(*json, body, n);
+		(*json)[n] = '\0';
+	}
+	consume(c, n);
+	if (!*json)
+		return cl_fail(c, -ENOMEM, "out of memory");
+	if (len)
+		*len = n;
+	return 0;
+}
+
+VIGIL_CLIENT_API int vigil_client_recv(struct vigil_client *c, char **json, int64_t timeout_ms)
+{
+	return recv_text(c, json, NULL, timeout_ms, 1);
+}
+
+VIGIL_CLIENT_API int vigil_client_recv_raw(struct vigil_client *c, char **json, size_t *len,
+                                           int64_t timeout_ms)
+{
+	return recv_text(c, json, len, timeout_ms, 0);
 }
 
 VIGIL_CLIENT_API int vigil_client_request(struct vigil_client *c, const char *request, char **reply)

@@ -389,40 +389,93 @@ json_t *vjson_event(const struct vigil_event *ev, const char *type_name)
 	return o;
 }
 
+const char *const vjson_proc_fields[VJSON_PROC_NFIELDS] = {
+    "name",     "program",   "instance", "state",    "pid",        "uptime_s",
+    "restarts", "exit_code", "exit_signal", "reason", "cpu_pct",   "rss_bytes",
+    "health",   "priority",  "started_at", "state_since", "tags",  "command",
+};
+
+static json_t *known(int64_t v)
+{
+	return v < 0 ? json_null() : json_integer((json_int_t)v);
+}
+
+static json_t *time_ms(int64_t unix_ms)
+{
+	char buf[40];
+
+	if (unix_ms <= 0)
+		return json_null();
+	vjson_time(buf, sizeof buf, unix_ms * 1000);
+	return json_string(buf);
+}
+
+json_t *vjson_proc_field(const struct vigil_proc_info *info, int64_t now_ms, int field)
+{
+	json_t *tags;
+
+	switch (field) {
+	case 0:
+		return vjson_string(info->name);
+	case 1:
+		return vjson_string(info->program);
+	case 2:
+		return known(info->instance);
+	case 3:
+		return vjson_string(vigil_proc_state_name(info->state));
+	case 4:
+		return known(info->pid > 0 ? info->pid : -1);
+	case 5:
+		if (info->pid <= 0 || info->started_at_ms <= 0)
+			return json_null();
+		return json_integer(now_ms > info->started_at_ms
+		                        ? (now_ms - info->started_at_ms) / 1000
+		                        : 0);
+	case 6:
+		return json_integer(info->restarts);
+	case 7:
+		return known(info->exit_code);
+	case 8:
+		return known(info->exit_signal > 0 ? info->exit_signal : -1);
+	case 9:
+		return vjson_string(info->last_reason);
+	case 10:
+		return isfinite(info->cpu_pct) && info->cpu_pct >= 0 ? json_real(info->cpu_pct)
+		                                                     : json_null();
+	case 11:
+		return known(info->rss_bytes);
+	case 12:
+		return known(info->health);
+	case 13:
+		return vjson_string(vigil_priority_name(info->priority));
+	case 14:
+		return time_ms(info->started_at_ms);
+	case 15:
+		return time_ms(info->state_since_ms);
+	case 16:
+		tags = json_array();
+		for (const char *const *t = info->tags; tags && t && *t; t++)
+			if (json_array_append_new(tags, vjson_string(*t)) < 0) {
+				json_decref(tags);
+				return NULL;
+			}
+		return tags;
+	case 17:
+		return vjson_string(info->command);
+	default:
+		return NULL;
+	}
+}
+
 json_t *vjson_proc_info(const struct vigil_proc_info *info, int64_t now_ms)
 {
-	json_t *o, *tags;
-	int64_t uptime = -1;
-	int rc;
+	json_t *o = json_object();
 
-	o = json_object();
-	tags = json_array();
-	if (!o || !tags) {
-		json_decref(o);
-		json_decref(tags);
-		return NULL;
-	}
-	if (info->pid > 0 && info->started_at_ms > 0)
-		uptime = now_ms > info->started_at_ms ? (now_ms - info->started_at_ms) / 1000 : 0;
-	for (const char *const *t = info->tags; t && *t; t++)
-		json_array_append_new(tags, vjson_string(*t));
-	rc = put_str(o, "name", info->name) | put_str(o, "program", info->program) |
-	     put_known(o, "instance", info->instance) |
-	     put_str(o, "state", vigil_proc_state_name(info->state)) |
-	     put(o, "pid", info->pid > 0 ? json_integer(info->pid) : json_null()) |
-	     put_known(o, "uptime_s", uptime) | put_int(o, "restarts", info->restarts) |
-	     put_known(o, "exit_code", info->exit_code) |
-	     put(o, "exit_signal",
-	         info->exit_signal > 0 ? json_integer(info->exit_signal) : json_null()) |
-	     put_str(o, "reason", info->last_reason) | put_real_known(o, "cpu_pct", info->cpu_pct) |
-	     put_known(o, "rss_bytes", info->rss_bytes) | put_known(o, "health", info->health) |
-	     put_str(o, "priority", vigil_priority_name(info->priority)) |
-	     put_time_ms(o, "started_at", info->started_at_ms) |
-	     put_time_ms(o, "state_since", info->state_since_ms) | put(o, "tags", tags) |
-	     put_str(o, "command", info->command);
-	if (rc) {
-		json_decref(o);
-		return NULL;
-	}
+	for (int f = 0; o && f < VJSON_PROC_NFIELDS; f++)
+		if (json_object_set_new(o, vjson_proc_fields[f], vjson_proc_field(info, now_ms, f)) <
+		    0) {
+			json_decref(o);
+			o = NULL;
+		}
 	return o;
 }

@@ -34,4 +34,10 @@ json_t *vjson_event(const struct vigil_event *ev, const char *type_name);
  * the wall clock (Unix ms) used for the uptime. NULL on ENOMEM. */
 json_t *vjson_proc_info(const struct vigil_proc_info *info, int64_t now_ms);
 
+/* The same object member by member: the names in order, and one member's value (a new
+ * reference; NULL on ENOMEM or for a field number out of range). */
+#define VJSON_PROC_NFIELDS 18
+extern const char *const vjson_proc_fields[VJSON_PROC_NFIELDS];
+json_t *vjson_proc_field(const struct vigil_proc_info *info, int64_t now_ms, int field);
+
 #endif

@@ -255,4 +255,15 @@ static inline json_t *ask(const char *text)
 	return r;
 }
 
+/* Each request must be refused as a usage error (code 2). */
+static inline void expect_usage_errors(const char *const *bad, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *r = ask(bad[i]);
+
+		ck_assert_msg(error_code(r) == 2, "%s gave %d", bad[i], error_code(r));
+		json_decref(r);
+	}
+}
+
 #endif

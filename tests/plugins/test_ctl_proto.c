@@ -88,6 +88,70 @@ START_TEST(encode_too_large)
 }
 END_TEST
 
+START_TEST(frame_reply_limits)
+{
+	unsigned char buf[8] = {0};
+	size_t body = 0;
+
+	/* a reply may be far larger than a request */
+	proto_put_header(buf, PROTO_MAX_MSG + 1);
+	ck_assert_int_eq(proto_frame_check(buf, 8, &body), -EMSGSIZE);
+	ck_assert_int_eq(proto_frame_check_max(buf, 8, PROTO_MAX_REPLY, &body), 0);
+	proto_put_header(buf, PROTO_MAX_REPLY);
+	ck_assert_int_eq(proto_frame_check_max(buf, 8, PROTO_MAX_REPLY, &body), 0);
+	ck_assert_uint_eq(proto_get_header(buf), PROTO_MAX_REPLY);
+	proto_put_header(buf, PROTO_MAX_REPLY + 1);
+	ck_assert_int_eq(proto_frame_check_max(buf, 8, PROTO_MAX_REPLY, &body), -EMSGSIZE);
+	proto_put_header(buf, 0);
+	ck_assert_int_eq(proto_frame_check_max(buf, 8, PROTO_MAX_REPLY, &body), -EMSGSIZE);
+}
+END_TEST
+
+START_TEST(encode_large_reply)
+{
+	size_t n = 3 * PROTO_MAX_MSG, len = 0, body = 0;
+	char *big = malloc(n + 1);
+	unsigned char *frame;
+	json_t *o, *back;
+	char err[128];
+	int e = 0;
+
+	memset(big, 'a', n);
+	big[n] = '\0';
+	o = json_pack("{s:s}", "x", big);
+	ck_assert_ptr_null(proto_encode(o, &len, &e)); /* a request that big is refused */
+	ck_assert_int_eq(e, -EMSGSIZE);
+	frame = proto_encode_max(o, PROTO_MAX_REPLY, &len, &e);
+	ck_assert_ptr_nonnull(frame);
+	ck_assert_int_eq(e, 0);
+	ck_assert_int_eq(proto_frame_check_max(frame, len, PROTO_MAX_REPLY, &body), (ssize_t)len);
+	back = proto_parse((const char *)frame + PROTO_HDR_LEN, body, err, sizeof err);
+	ck_assert(json_equal(o, back));
+	json_decref(back);
+	json_decref(o);
+	free(frame);
+	free(big);
+}
+END_TEST
+
+START_TEST(buf_limit)
+{
+	struct proto_buf b = {.max = 16};
+
+	proto_buf_frame_begin(&b);
+	proto_buf_lit(&b, "{\"a\":1}");
+	ck_assert_int_eq(proto_buf_frame_end(&b), 0);
+	ck_assert_uint_eq(proto_get_header(b.p), 7);
+	proto_buf_lit(&b, "0123456789"); /* past max: refused, and it stays so */
+	ck_assert_int_eq(b.err, -EMSGSIZE);
+	proto_buf_lit(&b, "x");
+	ck_assert_uint_eq(b.len, 11);
+	ck_assert_int_eq(b.err, -EMSGSIZE);
+	ck_assert_int_eq(proto_buf_frame_end(&b), -EMSGSIZE);
+	free(b.p);
+}
+END_TEST
+
 START_TEST(parse_rejects)
 {
 	static const char *const bad[] = {
@@ -383,7 +447,6 @@ START_TEST(proc_info_json)
 }
 END_TEST
 
-
 START_TEST(config_checks)
 {
 	char longp[200];
@@ -478,6 +541,218 @@ START_TEST(status_replies)
 }
 END_TEST
 
+/* Every kind of value a status object carries. */
+static void odd_procs(void)
+{
+	static const char *const tags[] = {"front", "t\xffx", "", NULL};
+
+	procs[0].instance = 0;
+	procs[0].tags = tags;
+	procs[0].cpu_pct = 12.5;
+	procs[0].rss_bytes = 10485760;
+	procs[0].health = 88;
+	procs[0].restarts = 3;
+	procs[0].exit_code = 1;
+	procs[0].last_reason = "exited";
+	procs[0].priority = VIGIL_PRIO_HIGH;
+	procs[0].started_at_ms = INT64_C(1795748600123);
+	procs[0].state_since_ms = INT64_C(1795748640456);
+	procs[0].command = "/usr/bin/web --name \"a\tb\" \xc3\xa9\xff";
+	procs[1].exit_signal = 9;
+	procs[1].last_reason = "killed";
+	procs[1].state_since_ms = 1000;
+	procs[1].cpu_pct = 0;
+	procs[1].health = 0;
+	procs[1].command = "db";
+	procs[2].cpu_pct = 1.0 / 3;
+	procs[2].started_at_ms = INT64_C(1795748645001); /* after "now": uptime 0 */
+	procs[2].pid = 7;
+}
+
+/* got has exactly the members of want, in the same order, with the same values. */
+static void assert_same_object(const json_t *want, const json_t *got)
+{
+	void *wi = json_object_iter((json_t *)want), *gi = json_object_iter((json_t *)got);
+
+	for (; wi && gi; wi = json_object_iter_next((json_t *)want, wi),
+	                 gi = json_object_iter_next((json_t *)got, gi)) {
+		ck_assert_str_eq(json_object_iter_key(gi), json_object_iter_key(wi));
+		ck_assert_msg(json_equal(json_object_iter_value(wi), json_object_iter_value(gi)),
+		              "member %s differs", json_object_iter_key(wi));
+	}
+	ck_assert_msg(!wi && !gi, "not the same members");
+}
+
+START_TEST(status_objects_as_before)
+{
+	json_t *r;
+	size_t i;
+
+	odd_procs();
+	start_plugin();
+	r = ask("{\"cmd\":\"status\"}");
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "processes")), 3);
+	for (i = 0; i < 3; i++) {
+		/* as the tree was sent before: encoded with 12 significant digits */
+		json_t *tree = vjson_proc_info(&procs[i], fh.host.wall_ms()), *want;
+		size_t len = 0;
+		int e = 0;
+		unsigned char *frame = proto_encode(tree, &len, &e);
+		char err[128];
+
+		want = proto_parse((const char *)frame + PROTO_HDR_LEN, len - PROTO_HDR_LEN, err,
+		                   sizeof err);
+		assert_same_object(want, json_array_get(json_object_get(r, "processes"), i));
+		json_decref(want);
+		json_decref(tree);
+		free(frame);
+	}
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(status_fields_and_rows)
+{
+	json_t *all, *full, *r, *p, *row;
+	size_t i, k;
+	int fd;
+
+	odd_procs();
+	start_plugin();
+	all = ask("{\"cmd\":\"status\"}");
+	full = json_object_get(all, "processes");
+	/* only the members asked for, in that order */
+	r = ask("{\"cmd\":\"status\",\"fields\":[\"health\",\"name\",\"cpu_pct\",\"tags\"]}");
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "processes")), 3);
+	json_array_foreach(json_object_get(r, "processes"), i, p)
+	{
+		json_t *want =
+		    json_pack("{s:O,s:O,s:O,s:O}", "health",
+		              json_object_get(json_array_get(full, i), "health"), "name",
+		              json_object_get(json_array_get(full, i), "name"), "cpu_pct",
+		              json_object_get(json_array_get(full, i), "cpu_pct"), "tags",
+		              json_object_get(json_array_get(full, i), "tags"));
+
+		assert_same_object(want, p);
+		json_decref(want);
+	}
+	json_decref(r);
+	/* rows: the names once, then the values in their order */
+	r = ask("{\"cmd\":\"status\",\"fields\":[\"name\",\"state\",\"pid\",\"uptime_s\","
+	        "\"restarts\",\"cpu_pct\",\"rss_bytes\",\"health\"],\"rows\":true}");
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	ck_assert_ptr_null(json_object_get(r, "processes"));
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "fields")), 8);
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "rows")), 3);
+	json_array_foreach(json_object_get(r, "rows"), i, row)
+	{
+		ck_assert_uint_eq(json_array_size(row), 8);
+		for (k = 0; k < 8; k++) {
+			const char *f =
+			    json_string_value(json_array_get(json_object_get(r, "fields"), k));
+
+			ck_assert_msg(json_equal(json_array_get(row, k),
+			                         json_object_get(json_array_get(full, i), f)),
+			              "row %zu, %s", i, f);
+		}
+	}
+	json_decref(r);
+	/* rows without fields: every member, in the order of the objects */
+	r = ask("{\"cmd\":\"status\",\"rows\":true,\"args\":[\"web\"]}");
+	row = json_array_get(json_object_get(r, "rows"), 0);
+	k = 0;
+	for (void *it = json_object_iter(json_array_get(full, 0)); it;
+	     it = json_object_iter_next(json_array_get(full, 0), it), k++) {
+		ck_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "fields"), k)),
+		                 json_object_iter_key(it));
+		ck_assert(json_equal(json_array_get(row, k), json_object_iter_value(it)));
+	}
+	ck_assert_uint_eq(json_array_size(row), k);
+	json_decref(r);
+	/* targets still select, once each, in the order named */
+	r = ask("{\"cmd\":\"status\",\"args\":[\"db\",\"web\",\"db\"],\"fields\":[\"name\"],"
+	        "\"rows\":true}");
+	ck_assert_str_eq(
+	    json_string_value(json_array_get(json_array_get(json_object_get(r, "rows"), 0), 0)),
+	    "db");
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "rows")), 2);
+	json_decref(r);
+	r = ask("{\"cmd\":\"status\",\"args\":[\"nope\"],\"fields\":[\"name\"]}");
+	ck_assert_int_eq(error_code(r), 3);
+	json_decref(r);
+	/* an unknown field is a usage error naming it; the connection stays usable */
+	fd = client();
+	send_json(fd, "{\"cmd\":\"status\",\"fields\":[\"name\",\"colour\"]}");
+	r = recv_json(fd);
+	ck_assert_int_eq(error_code(r), 2);
+	ck_assert_ptr_nonnull(strstr(error_msg(r), "unknown status field \"colour\""));
+	json_decref(r);
+	send_json(fd, "{\"cmd\":\"status\",\"fields\":[\"name\"]}");
+	r = recv_json(fd);
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "processes")), 3);
+	json_decref(r);
+	close(fd);
+	json_decref(all);
+}
+END_TEST
+
+START_TEST(status_bad_fields)
+{
+	static const char *const bad[] = {
+	    "{\"cmd\":\"status\",\"fields\":\"name\"}",
+	    "{\"cmd\":\"status\",\"fields\":[]}",
+	    "{\"cmd\":\"status\",\"fields\":[\"name\",7]}",
+	    "{\"cmd\":\"status\",\"fields\":[\"pid\",\"name\",\"pid\"]}",
+	    "{\"cmd\":\"status\",\"fields\":[\"Name\"]}",
+	    "{\"cmd\":\"status\",\"rows\":\"yes\"}",
+	};
+
+	start_plugin();
+	expect_usage_errors(bad, sizeof bad / sizeof bad[0]);
+}
+END_TEST
+
+/* More programs than fit in the old 1 MiB message, and than the 4 MiB a stream may leave
+ * unread: one reply is sent whole, however large. */
+START_TEST(status_larger_than_a_request)
+{
+	enum { N = 6000 };
+	static struct vigil_proc_info big[N];
+	static char names[N][16];
+	char command[701], *text;
+	json_t *r;
+	size_t i;
+
+	memset(command, 'x', sizeof command - 1);
+	command[sizeof command - 1] = '\0';
+	for (i = 0; i < N; i++) {
+		snprintf(names[i], sizeof names[i], "p%zu", i);
+		big[i] = procs[0];
+		big[i].name = big[i].program = names[i];
+		big[i].command = command;
+	}
+	fh.procs = big;
+	fh.nprocs = N;
+	start_plugin();
+	r = ask("{\"cmd\":\"status\"}");
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "processes")), N);
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(r, "processes"), N - 1), "name")),
+	                 "p5999");
+	text = json_dumps(r, JSON_COMPACT);
+	ck_assert_uint_gt(strlen(text), CTL_OUT_MAX);
+	free(text);
+	json_decref(r);
+	r = ask("{\"cmd\":\"status\",\"fields\":[\"name\",\"pid\"],\"rows\":true}");
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "rows")), N);
+	json_decref(r);
+	ck_assert_uint_eq(vigil_fake_log_count(&fh, VIGIL_LOG_WARN, "does not read"), 0);
+	fh.procs = procs;
+	fh.nprocs = 3;
+}
+END_TEST
+
 START_TEST(garbage_closes)
 {
 	static const char *const bad[] = {
@@ -548,15 +823,9 @@ START_TEST(bad_arguments)
 	    "{\"cmd\":\"signal\",\"args\":[\"TERM\"]}",
 	    "{\"cmd\":\"logs\",\"args\":[\"web\",\"db\"]}",
 	};
-	size_t i;
 
 	start_plugin();
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		json_t *r = ask(bad[i]);
-
-		ck_assert_msg(error_code(r) == 2, "%s gave %d", bad[i], error_code(r));
-		json_decref(r);
-	}
+	expect_usage_errors(bad, sizeof bad / sizeof bad[0]);
 }
 END_TEST
 
@@ -595,19 +864,63 @@ START_TEST(partial_and_pipelined)
 }
 END_TEST
 
-START_TEST(slow_reader_dropped)
+START_TEST(pipelined_replies_paced)
 {
 	unsigned char buf[64];
 	size_t len;
-	int fd, i, sndbuf = 4096;
+	int fd, i, sent = 0, rcvbuf = 4096;
+	struct ctl_conn *c;
+	json_t *r;
 
 	start_plugin();
 	fd = client();
 	len = frame_of(buf, "{\"cmd\":\"status\"}");
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sndbuf, sizeof sndbuf);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	fcntl(fd, F_SETFL, O_NONBLOCK);
-	/* ask for ~10 MB of replies and read none of them */
-	for (i = 0; i < 20000 && ((struct ctl *)state)->nconns; i++) {
+	/* ask for ~2 MB of replies and read none of them yet */
+	while (sent < 2000) {
+		if (send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len)
+			sent++;
+		else
+			ck_assert_int_eq(errno, EAGAIN);
+		if (sent % 64 == 0)
+			spin();
+	}
+	for (i = 0; i < 100; i++)
+		spin();
+	/* the daemon answers at the pace the client reads: it holds little, drops nobody */
+	c = ((struct ctl *)state)->conns;
+	ck_assert_uint_eq(((struct ctl *)state)->nconns, 1);
+	ck_assert_uint_lt(ctl_out_pending(c), CTL_OUT_HIGH + 4096);
+	ck_assert_uint_eq(vigil_fake_log_count(&fh, VIGIL_LOG_WARN, "does not read"), 0);
+	/* every reply comes once the client reads, in order */
+	for (i = 0; i < sent; i++) {
+		r = recv_json(fd);
+		ck_assert_msg(r && json_array_size(json_object_get(r, "processes")) == 3,
+		              "reply %d", i);
+		json_decref(r);
+	}
+	send_json(fd, "{\"cmd\":\"version\"}");
+	r = recv_json(fd);
+	ck_assert_ptr_nonnull(json_object_get(r, "version"));
+	json_decref(r);
+	close(fd);
+}
+END_TEST
+
+START_TEST(flooding_client_dropped)
+{
+	unsigned char buf[64];
+	size_t len;
+	int fd, i;
+
+	start_plugin();
+	fd = client();
+	len = frame_of(buf, "{\"cmd\":\"status\"}");
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	/* more requests than the daemon buffers (1 MiB), and no reply read: neither side could
+	 * move on, so the client is dropped */
+	for (i = 0; i < 200000 && ((struct ctl *)state)->nconns; i++) {
 		if (send(fd, buf, len, MSG_NOSIGNAL) < 0 && errno != EAGAIN)
 			break;
 		if (i % 64 == 0)
@@ -1007,6 +1320,31 @@ START_TEST(events_ring_and_follow)
 }
 END_TEST
 
+START_TEST(stream_reader_dropped)
+{
+	int fd, i, rcvbuf = 4096;
+
+	start_plugin();
+	fd = client();
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+	send_json(fd, "{\"cmd\":\"events\",\"follow\":true,\"replay\":false}");
+	for (i = 0; i < 20; i++)
+		spin();
+	/* lifecycle events are never skipped: a follower that lets 4 MiB pile up is dropped */
+	for (i = 0; i < 60000 && ((struct ctl *)state)->nconns; i++) {
+		deliver_exited("web", i);
+		if (i % 256 == 0)
+			spin();
+	}
+	for (i = 0; i < 20; i++)
+		spin();
+	ck_assert_uint_eq(((struct ctl *)state)->nconns, 0);
+	ck_assert_uint_ge(vigil_fake_log_count(&fh, VIGIL_LOG_WARN, "does not read"), 1);
+	close(fd);
+	json_decref(ask("{\"cmd\":\"version\"}"));
+}
+END_TEST
+
 static void write_log(const char *path, const char *mode, const char *text)
 {
 	FILE *f = fopen(path, mode);
@@ -1149,6 +1487,9 @@ static Suite *ctl_suite(void)
 	tcase_add_test(proto, frame_bad_lengths);
 	tcase_add_test(proto, encode_round_trip);
 	tcase_add_test(proto, encode_too_large);
+	tcase_add_test(proto, frame_reply_limits);
+	tcase_add_test(proto, encode_large_reply);
+	tcase_add_test(proto, buf_limit);
 	tcase_add_test(proto, parse_rejects);
 	tcase_add_test(proto, request_cmd);
 	tcase_add_test(proto, error_replies);
@@ -1170,10 +1511,15 @@ static Suite *ctl_suite(void)
 	tcase_add_test(plugin, socket_stale_and_busy);
 	tcase_add_test(plugin, socket_not_a_socket);
 	tcase_add_test(plugin, status_replies);
+	tcase_add_test(plugin, status_objects_as_before);
+	tcase_add_test(plugin, status_fields_and_rows);
+	tcase_add_test(plugin, status_bad_fields);
+	tcase_add_test(plugin, status_larger_than_a_request);
 	tcase_add_test(plugin, garbage_closes);
 	tcase_add_test(plugin, bad_arguments);
 	tcase_add_test(plugin, partial_and_pipelined);
-	tcase_add_test(plugin, slow_reader_dropped);
+	tcase_add_test(plugin, pipelined_replies_paced);
+	tcase_add_test(plugin, flooding_client_dropped);
 	tcase_add_test(plugin, too_many_connections);
 	tcase_add_test(plugin, peer_not_allowed);
 	tcase_add_test(plugin, start_waits_for_ready);
@@ -1184,6 +1530,7 @@ static Suite *ctl_suite(void)
 	tcase_add_test(plugin, wait_client_vanishes);
 	tcase_add_test(plugin, no_wait_signal_shutdown_plugins);
 	tcase_add_test(plugin, events_ring_and_follow);
+	tcase_add_test(plugin, stream_reader_dropped);
 	tcase_add_test(plugin, logs_tail);
 	tcase_add_test(plugin, logs_follow_rotation);
 	tcase_add_test(plugin, logs_follow_missing_file);

@@ -384,15 +384,9 @@ START_TEST(report_errors)
 	    "{\"cmd\":\"report\",\"by\":\"colour\"}",
 	    "{\"cmd\":\"report\",\"max_tasks\":0}",
 	};
-	size_t i;
 
 	start_plugin();
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		json_t *r = ask(bad[i]);
-
-		ck_assert_msg(error_code(r) == 2, "%s: code %d", bad[i], error_code(r));
-		json_decref(r);
-	}
+	expect_usage_errors(bad, sizeof bad / sizeof bad[0]);
 }
 END_TEST
 

@@ -16,8 +16,8 @@
 
 #define CTL_MAX_CONNS 64
 #define CTL_READ_CHUNK (64u * 1024)    /* bytes read from a socket or log per callback */
-#define CTL_OUT_HIGH (256u * 1024)     /* above this, lossy items and log reads pause */
-#define CTL_OUT_MAX (4u * 1024 * 1024) /* above this, a client that does not read is dropped */
+#define CTL_OUT_HIGH (256u * 1024)     /* above this, requests, lossy items and log reads pause */
+#define CTL_OUT_MAX (4u * 1024 * 1024) /* above this, a stream that is not read is dropped */
 #define CTL_RING_LOSSLESS 256
 #define CTL_RING_LOSSY 64
 #define CTL_DEFAULT_TIMEOUT_MS 60000
@@ -81,7 +81,7 @@ struct ctl_conn {
 	pid_t pid;
 
 	unsigned char *in;
-	size_t in_len;
+	size_t in_len, in_cap;
 	unsigned char *out;
 	size_t out_off, out_len, out_cap;
 
@@ -99,8 +99,13 @@ struct ctl_conn {
 
 /* ctl_conn.c */
 int ctl_conn_accept(struct ctl *ctl, int fd, uid_t uid, pid_t pid, const char *deny);
-/* Queues one message (steals msg). Returns 0, or -EPIPE when the connection is dead. */
+/* Queues one message (steals msg), a reply of up to PROTO_MAX_REPLY bytes (a larger one is
+ * replaced by an error asking to narrow the request). Returns 0, or -EPIPE when the
+ * connection is dead. */
 int ctl_send(struct ctl_conn *c, json_t *msg);
+/* The same for a frame built in b (proto_buf_frame_begin, then the body): b's memory is taken
+ * over, and b is left empty. */
+int ctl_send_buf(struct ctl_conn *c, struct proto_buf *b);
 int ctl_send_frame(struct ctl_conn *c, const unsigned char *frame, size_t len);
 int ctl_send_error(struct ctl_conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -2,6 +2,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,28 +94,33 @@ int ctl_check_targets(struct ctl_conn *c, const json_t *args, size_t first)
 	return 0;
 }
 
+/* A group and one of its programs may both be named: each instance is listed once. seen holds
+ * the names listed so far (only when several targets are given). 1 when already listed. */
+static int listed_before(json_t *seen, const char *name)
+{
+	if (!seen)
+		return 0;
+	if (json_object_get(seen, name))
+		return 1;
+	json_object_set_new_nocheck(seen, name, json_true());
+	return 0;
+}
+
 struct collect {
 	struct ctl *ctl;
 	json_t *arr;
+	json_t *seen;
 	int64_t now_ms;
-	int dedupe;
 	int failed;
 };
 
 static int collect_cb(const struct vigil_proc_info *info, void *arg)
 {
 	struct collect *col = arg;
-	size_t i;
-	json_t *v, *o;
+	json_t *o;
 
-	/* a group and one of its programs may both be named: list each instance once */
-	if (col->dedupe) {
-		json_array_foreach(col->arr, i, v)
-		{
-			if (strcmp(json_string_value(json_object_get(v, "name")), info->name) == 0)
-				return 0;
-		}
-	}
+	if (listed_before(col->seen, info->name))
+		return 0;
 	o = vjson_proc_info(info, col->now_ms);
 	if (!o || json_array_append_new(col->arr, o) != 0)
 		col->failed = 1;
@@ -125,40 +131,178 @@ int ctl_collect_status(struct ctl *ctl, json_t *targets, json_t *arr, const char
 {
 	struct collect col = {.ctl = ctl, .arr = arr, .now_ms = ctl->host->wall_ms()};
 	size_t i;
+	int rc = 0;
 
 	if (!targets || json_array_size(targets) == 0) {
 		ctl->host->proc_foreach(NULL, collect_cb, &col); /* no programs: an empty list */
 		return col.failed ? -ENOMEM : 0;
 	}
-	col.dedupe = json_array_size(targets) > 1;
-	for (i = 0; i < json_array_size(targets); i++) {
+	if (json_array_size(targets) > 1)
+		col.seen = json_object();
+	for (i = 0; i < json_array_size(targets) && rc == 0; i++) {
 		const char *t = json_string_value(json_array_get(targets, i));
 
 		if (ctl->host->proc_foreach(t, collect_cb, &col) == -ENOENT) {
 			*missing = t;
-			return -ENOENT;
+			rc = -ENOENT;
 		}
 	}
-	return col.failed ? -ENOMEM : 0;
+	json_decref(col.seen);
+	return rc ? rc : col.failed ? -ENOMEM : 0;
 }
 
+/* ---- status ---- */
+
+/* A status reply being written: one instance at a time is built by jansson and encoded
+ * straight into the frame, so a reply for 100 000 programs never exists as one tree. */
+struct status_out {
+	struct proto_buf b;
+	unsigned char sel[VJSON_PROC_NFIELDS]; /* the members asked for, in order */
+	size_t nsel;
+	int rows; /* arrays of values instead of objects */
+	size_t count;
+	int64_t now_ms;
+	json_t *seen;
+};
+
+/* Encodes v (a reference this takes) into the reply, as every reply is encoded. */
+static void st_dump(struct status_out *o, json_t *v)
+{
+	if ((!v || json_dump_callback(v, proto_buf_dump_cb, &o->b,
+	                              JSON_COMPACT | JSON_REAL_PRECISION(12)) != 0) &&
+	    !o->b.err)
+		o->b.err = -ENOMEM;
+	json_decref(v);
+}
+
+/* One instance: an object, or a row. */
+static int st_cb(const struct vigil_proc_info *info, void *arg)
+{
+	struct status_out *o = arg;
+	json_t *v;
+	size_t i;
+
+	if (listed_before(o->seen, info->name))
+		return 0;
+	v = o->rows ? json_array() : json_object();
+	for (i = 0; v && i < o->nsel; i++) {
+		json_t *f = vjson_proc_field(info, o->now_ms, o->sel[i]);
+		int r = o->rows ? json_array_append_new(v, f)
+		                : json_object_set_new_nocheck(v, vjson_proc_fields[o->sel[i]], f);
+
+		if (r != 0) {
+			json_decref(v);
+			v = NULL;
+		}
+	}
+	if (o->count++)
+		proto_buf_lit(&o->b, ",");
+	st_dump(o, v);
+	return o->b.err ? 1 : 0; /* full or out of memory: stop here */
+}
+
+/* "fields": the members to write, in that order (absent: all of them). 0, or -EINVAL after a
+ * usage reply. */
+static int st_fields(struct ctl_conn *c, const json_t *req, struct status_out *o)
+{
+	const json_t *fields = json_object_get(req, "fields"), *v;
+	unsigned char used[VJSON_PROC_NFIELDS] = {0};
+	size_t i;
+	int k;
+
+	if (!fields || json_is_null(fields)) {
+		for (k = 0; k < VJSON_PROC_NFIELDS; k++)
+			o->sel[o->nsel++] = (unsigned char)k;
+		return 0;
+	}
+	if (!json_is_array(fields) || json_array_size(fields) == 0) {
+		ctl_send_error(c, PROTO_USAGE,
+		               "bad request: \"fields\" must be a non-empty array of field names");
+		return -EINVAL;
+	}
+	json_array_foreach(fields, i, v)
+	{
+		const char *name = json_string_value(v);
+
+		if (!name) {
+			ctl_send_error(c, PROTO_USAGE,
+			               "bad request: \"fields\" must be an array of strings (item "
+			               "%zu is not)",
+			               i);
+			return -EINVAL;
+		}
+		for (k = 0; k < VJSON_PROC_NFIELDS && strcmp(vjson_proc_fields[k], name) != 0; k++)
+			;
+		if (k == VJSON_PROC_NFIELDS) {
+			char known[256] = "";
+
+			for (k = 0; k < VJSON_PROC_NFIELDS; k++)
+				snprintf(known + strlen(known), sizeof known - strlen(known),
+				         "%s%s",
+				         k == 0                          ? ""
+				         : k + 1 == VJSON_PROC_NFIELDS ? " or "
+				                                         : ", ",
+				         vjson_proc_fields[k]);
+			ctl_send_error(c, PROTO_USAGE,
+			               "bad request: unknown status field \"%.64s\" (expected %s)",
+			               name, known);
+			return -EINVAL;
+		}
+		if (used[k]) {
+			ctl_send_error(c, PROTO_USAGE,
+			               "bad request: status field \"%s\" is listed twice", name);
+			return -EINVAL;
+		}
+		used[k] = 1;
+		o->sel[o->nsel++] = (unsigned char)k;
+	}
+	return 0;
+}
+
+/* status [TARGET...] ["fields": [...]] ["rows": true] */
 static void cmd_status(struct ctl_conn *c, const json_t *req)
 {
 	const json_t *args = ctl_req_args(c, req, 0);
+	struct status_out o = {.b.max = PROTO_HDR_LEN + PROTO_MAX_REPLY};
 	const char *missing = NULL;
-	json_t *arr;
-	int rc;
+	size_t i;
 
-	if (!args)
+	if (!args || st_fields(c, req, &o) != 0 || ctl_opt_bool(c, req, "rows", &o.rows) != 0)
 		return;
-	arr = json_array();
-	rc = ctl_collect_status(c->ctl, (json_t *)args, arr, &missing);
-	if (rc == -ENOENT) {
-		json_decref(arr);
+	o.now_ms = c->ctl->host->wall_ms();
+	proto_buf_frame_begin(&o.b);
+	if (o.rows) {
+		json_t *names = json_array();
+
+		for (i = 0; names && i < o.nsel; i++)
+			if (json_array_append_new(names, json_string(vjson_proc_fields[o.sel[i]])))
+				break;
+		proto_buf_lit(&o.b, "{\"ok\":true,\"fields\":");
+		st_dump(&o, names);
+		proto_buf_lit(&o.b, ",\"rows\":[");
+	} else {
+		proto_buf_lit(&o.b, "{\"ok\":true,\"processes\":[");
+	}
+	if (json_array_size(args) == 0) {
+		c->ctl->host->proc_foreach(NULL, st_cb, &o); /* no programs: an empty list */
+	} else {
+		if (json_array_size(args) > 1)
+			o.seen = json_object();
+		for (i = 0; i < json_array_size(args) && !missing && !o.b.err; i++) {
+			const char *t = json_string_value(json_array_get(args, i));
+
+			if (c->ctl->host->proc_foreach(t, st_cb, &o) == -ENOENT)
+				missing = t;
+		}
+		json_decref(o.seen);
+	}
+	proto_buf_lit(&o.b, "]}");
+	if (missing) {
+		free(o.b.p);
 		ctl_send_error(c, PROTO_NOENT, "no such program, instance or group: %s", missing);
 		return;
 	}
-	ctl_send(c, json_pack("{s:b,s:o}", "ok", 1, "processes", arr));
+	ctl_send_buf(c, &o.b);
 }
 
 /* signal SIG TARGET...: SIG is a name ("TERM", "SIGTERM") or a number. */

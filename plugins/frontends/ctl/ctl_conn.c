@@ -24,8 +24,9 @@ static void conn_set_mask(struct ctl_conn *c)
 
 	if (c->dead)
 		return;
-	/* read only between requests: a busy connection's next request waits in the socket */
-	if (!c->rd_eof && !c->closing && c->busy == CTL_IDLE)
+	/* read only between requests: a busy connection's next request waits in the socket; so
+	 * do the requests of a client that pipelines more than the input buffer holds */
+	if (!c->rd_eof && !c->closing && c->busy == CTL_IDLE && c->in_len < IN_MAX)
 		mask |= VIGIL_FD_IN;
 	if (ctl_out_pending(c))
 		mask |= VIGIL_FD_OUT;
@@ -63,17 +64,24 @@ static void conn_flush(struct ctl_conn *c)
 	conn_set_mask(c);
 }
 
+/* Whether the client has let too much pile up to queue more. Replies are paced (the next
+ * request is taken only once most of the output is gone), so only a stream gets here; one
+ * reply, however large, is always queued. */
+static int conn_overflows(struct ctl_conn *c)
+{
+	if (ctl_out_pending(c) <= CTL_OUT_MAX)
+		return 0;
+	c->ctl->host->log(c->ctl->self, VIGIL_LOG_WARN,
+	                  "dropping control client (pid %d): it does not read its replies",
+	                  (int)c->pid);
+	c->dead = 1;
+	return 1;
+}
+
 int ctl_send_frame(struct ctl_conn *c, const unsigned char *frame, size_t len)
 {
-	if (c->dead)
+	if (c->dead || conn_overflows(c))
 		return -EPIPE;
-	if (ctl_out_pending(c) + len > CTL_OUT_MAX) {
-		c->ctl->host->log(c->ctl->self, VIGIL_LOG_WARN,
-		                  "dropping control client (pid %d): it does not read its replies",
-		                  (int)c->pid);
-		c->dead = 1;
-		return -EPIPE;
-	}
 	if (c->out_off && c->out_len + len > c->out_cap) {
 		memmove(c->out, c->out + c->out_off, ctl_out_pending(c));
 		c->out_len -= c->out_off;
@@ -99,29 +107,53 @@ int ctl_send_frame(struct ctl_conn *c, const unsigned char *frame, size_t len)
 	return c->dead ? -EPIPE : 0;
 }
 
+int ctl_send_buf(struct ctl_conn *c, struct proto_buf *b)
+{
+	int rc = proto_buf_frame_end(b);
+
+	if (rc != 0) {
+		free(b->p);
+		*b = (struct proto_buf){.max = b->max};
+		if (rc == -EMSGSIZE)
+			return ctl_send_error(c, PROTO_FAILED,
+			                      "reply larger than %u bytes; narrow the request",
+			                      PROTO_MAX_REPLY);
+		c->dead = 1;
+		return -EPIPE;
+	}
+	if (c->dead || conn_overflows(c) || ctl_out_pending(c)) {
+		/* behind other output (a stream's, a pipelined reply's): queued after it */
+		rc = ctl_send_frame(c, b->p, b->len);
+		free(b->p);
+	} else {
+		/* the usual case: the frame becomes the output queue, a big reply is not copied */
+		free(c->out);
+		c->out = b->p;
+		c->out_off = 0;
+		c->out_len = b->len;
+		c->out_cap = b->cap;
+		conn_flush(c);
+		rc = c->dead ? -EPIPE : 0;
+	}
+	*b = (struct proto_buf){.max = b->max};
+	return rc;
+}
+
 int ctl_send(struct ctl_conn *c, json_t *msg)
 {
-	unsigned char *frame;
-	size_t len;
-	int err, rc;
+	struct proto_buf b = {.max = PROTO_HDR_LEN + PROTO_MAX_REPLY};
 
 	if (!msg) {
 		c->dead = 1;
 		return -EPIPE;
 	}
-	frame = proto_encode(msg, &len, &err);
+	proto_buf_frame_begin(&b);
+	if (json_dump_callback(msg, proto_buf_dump_cb, &b,
+	                       JSON_COMPACT | JSON_REAL_PRECISION(12)) != 0 &&
+	    !b.err)
+		b.err = -ENOMEM;
 	json_decref(msg);
-	if (!frame) {
-		if (err == -EMSGSIZE)
-			return ctl_send_error(c, PROTO_FAILED,
-			                      "reply larger than %u bytes; narrow the request",
-			                      PROTO_MAX_MSG);
-		c->dead = 1;
-		return -EPIPE;
-	}
-	rc = ctl_send_frame(c, frame, len);
-	free(frame);
-	return rc;
+	return ctl_send_buf(c, &b);
 }
 
 int ctl_send_error(struct ctl_conn *c, int code, const char *fmt, ...)
@@ -146,7 +178,10 @@ static void conn_protocol_error(struct ctl_conn *c, const char *fmt, const char 
 
 static void conn_process(struct ctl_conn *c)
 {
-	while (!c->dead && !c->closing && c->busy == CTL_IDLE) {
+	/* a client that pipelines requests gets their replies at the pace it reads them: the
+	 * next request waits until most of the output so far is gone */
+	while (!c->dead && !c->closing && c->busy == CTL_IDLE &&
+	       ctl_out_pending(c) < CTL_OUT_HIGH) {
 		size_t body_len = 0;
 		ssize_t frame = proto_frame_check(c->in, c->in_len, &body_len);
 		char err[256];
@@ -155,8 +190,7 @@ static void conn_process(struct ctl_conn *c)
 		if (frame == 0)
 			break;
 		if (frame < 0) {
-			uint32_t n = (uint32_t)c->in[0] << 24 | (uint32_t)c->in[1] << 16 |
-			             (uint32_t)c->in[2] << 8 | c->in[3];
+			uint32_t n = proto_get_header(c->in);
 			char detail[32];
 
 			snprintf(detail, sizeof detail, "%u", n);
@@ -176,7 +210,16 @@ static void conn_process(struct ctl_conn *c)
 		c->in_dispatch = 0;
 		json_decref(req);
 	}
-	if (!c->dead && c->rd_eof && c->busy == CTL_IDLE && !c->closing) {
+	if (!c->dead && c->in_len == IN_MAX && ctl_out_pending(c) >= CTL_OUT_HIGH) {
+		/* it keeps writing requests and reads none of the replies: neither side can
+		 * move on */
+		c->ctl->host->log(c->ctl->self, VIGIL_LOG_WARN,
+		                  "dropping control client (pid %d): it does not read its replies",
+		                  (int)c->pid);
+		c->dead = 1;
+	}
+	if (!c->dead && c->rd_eof && c->busy == CTL_IDLE && !c->closing &&
+	    ctl_out_pending(c) < CTL_OUT_HIGH) {
 		if (c->in_len)
 			conn_protocol_error(c, "%s",
 			                    "truncated message: the client closed mid-request");
@@ -184,25 +227,29 @@ static void conn_process(struct ctl_conn *c)
 	}
 	if (!c->dead && c->closing)
 		conn_flush(c);
+	conn_set_mask(c);
 }
 
 static void conn_read(struct ctl_conn *c)
 {
 	ssize_t n;
-	size_t room;
+	size_t room = IN_MAX - c->in_len;
 
-	if (!c->in) {
-		c->in = malloc(IN_MAX);
-		if (!c->in) {
-			c->dead = 1;
-			return;
-		}
-	}
-	room = IN_MAX - c->in_len;
 	if (room > CTL_READ_CHUNK)
 		room = CTL_READ_CHUNK;
 	if (room == 0)
 		return; /* cannot happen: a full buffer always holds a whole frame */
+	/* grown as a frame needs it: most requests are tiny, a few reach PROTO_MAX_MSG */
+	if (c->in_cap - c->in_len < room) {
+		unsigned char *p = realloc(c->in, c->in_len + room);
+
+		if (!p) {
+			c->dead = 1;
+			return;
+		}
+		c->in = p;
+		c->in_cap = c->in_len + room;
+	}
 	n = recv(c->fd, c->in + c->in_len, room, MSG_DONTWAIT);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)

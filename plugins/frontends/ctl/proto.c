@@ -1,4 +1,4 @@
-/* proto.c — control socket framing, request checks, error replies and UTF-8 cleaning. */
+/* proto.c — control socket framing, message building, request checks and error replies. */
 #include "proto.h"
 
 #include <ctype.h>
@@ -18,14 +18,19 @@ void proto_put_header(unsigned char hdr[PROTO_HDR_LEN], uint32_t n)
 	hdr[3] = (unsigned char)n;
 }
 
-ssize_t proto_frame_check(const unsigned char *buf, size_t len, size_t *body_len)
+uint32_t proto_get_header(const unsigned char hdr[PROTO_HDR_LEN])
+{
+	return (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+}
+
+ssize_t proto_frame_check_max(const unsigned char *buf, size_t len, size_t max, size_t *body_len)
 {
 	uint32_t n;
 
 	if (len < PROTO_HDR_LEN)
 		return 0;
-	n = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
-	if (n == 0 || n > PROTO_MAX_MSG)
+	n = proto_get_header(buf);
+	if (n == 0 || n > max)
 		return -EMSGSIZE;
 	if (len - PROTO_HDR_LEN < n)
 		return 0;
@@ -33,60 +38,83 @@ ssize_t proto_frame_check(const unsigned char *buf, size_t len, size_t *body_len
 	return (ssize_t)(PROTO_HDR_LEN + n);
 }
 
-struct dump_buf {
-	unsigned char *p;
-	size_t len, cap;
-	int overflow;
-};
-
-/* json_dump_callback sink: builds the frame in place, refusing to grow past the limit so a
- * huge reply costs at most PROTO_MAX_MSG bytes of memory. */
-static int dump_cb(const char *s, size_t n, void *arg)
+ssize_t proto_frame_check(const unsigned char *buf, size_t len, size_t *body_len)
 {
-	struct dump_buf *b = arg;
+	return proto_frame_check_max(buf, len, PROTO_MAX_MSG, body_len);
+}
 
-	if (b->len - PROTO_HDR_LEN + n > PROTO_MAX_MSG) {
-		b->overflow = 1;
-		return -1;
-	}
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap * 2;
-		unsigned char *p;
+/* ---- building messages ---- */
 
-		while (cap < b->len + n)
-			cap *= 2;
-		if (cap > PROTO_MAX_MSG + PROTO_HDR_LEN)
-			cap = PROTO_MAX_MSG + PROTO_HDR_LEN;
-		p = realloc(b->p, cap);
-		if (!p)
-			return -1;
-		b->p = p;
-		b->cap = cap;
+int proto_buf_grow(struct proto_buf *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : b->max < 1024 ? b->max : 1024;
+	unsigned char *p;
+
+	if (b->err)
+		return b->err;
+	if (n > b->max || b->len > b->max - n) {
+		b->err = -EMSGSIZE;
+		return b->err;
 	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
+	while (cap - b->len < n)
+		cap = cap > b->max / 2 ? b->max : cap * 2;
+	p = realloc(b->p, cap);
+	if (!p) {
+		b->err = -ENOMEM;
+		return b->err;
+	}
+	b->p = p;
+	b->cap = cap;
 	return 0;
+}
+
+void proto_buf_frame_begin(struct proto_buf *b)
+{
+	static const unsigned char none[PROTO_HDR_LEN];
+
+	b->len = 0;
+	proto_buf_put(b, none, PROTO_HDR_LEN);
+}
+
+int proto_buf_frame_end(struct proto_buf *b)
+{
+	if (!b->err && b->len <= PROTO_HDR_LEN)
+		b->err = -EINVAL;
+	if (b->err)
+		return b->err;
+	proto_put_header(b->p, (uint32_t)(b->len - PROTO_HDR_LEN));
+	return 0;
+}
+
+int proto_buf_dump_cb(const char *s, size_t n, void *arg)
+{
+	struct proto_buf *b = arg;
+
+	proto_buf_put(b, s, n);
+	return b->err ? -1 : 0;
+}
+
+unsigned char *proto_encode_max(const json_t *obj, size_t max, size_t *frame_len, int *err)
+{
+	struct proto_buf b = {.max = max + PROTO_HDR_LEN};
+
+	proto_buf_frame_begin(&b);
+	if (json_dump_callback(obj, proto_buf_dump_cb, &b,
+	                       JSON_COMPACT | JSON_REAL_PRECISION(12)) != 0 &&
+	    !b.err)
+		b.err = -ENOMEM;
+	*err = proto_buf_frame_end(&b);
+	if (*err) {
+		free(b.p);
+		return NULL;
+	}
+	*frame_len = b.len;
+	return b.p;
 }
 
 unsigned char *proto_encode(const json_t *obj, size_t *frame_len, int *err)
 {
-	struct dump_buf b = {.cap = 1024, .len = PROTO_HDR_LEN};
-
-	b.p = malloc(b.cap);
-	if (!b.p) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	if (json_dump_callback(obj, dump_cb, &b, JSON_COMPACT | JSON_REAL_PRECISION(12)) != 0 ||
-	    b.len == PROTO_HDR_LEN) {
-		*err = b.overflow ? -EMSGSIZE : -ENOMEM;
-		free(b.p);
-		return NULL;
-	}
-	proto_put_header(b.p, (uint32_t)(b.len - PROTO_HDR_LEN));
-	*frame_len = b.len;
-	*err = 0;
-	return b.p;
+	return proto_encode_max(obj, PROTO_MAX_MSG, frame_len, err);
 }
 
 json_t *proto_parse(const char *body, size_t len, char *err, size_t errlen)

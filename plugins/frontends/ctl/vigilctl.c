@@ -128,13 +128,40 @@ static char *socket_path(const char *opt_socket, const char *opt_config, int *co
 	return NULL;
 }
 
+/* json_dump_callback sink: jansson writes a document in thousands of small pieces, which are
+ * gathered here and written to stdout in large ones. */
+struct json_out {
+	char buf[1 << 16];
+	size_t len;
+};
+
+static int json_out_cb(const char *s, size_t n, void *arg)
+{
+	struct json_out *o = arg;
+
+	if (sizeof o->buf - o->len < n) {
+		fwrite(o->buf, 1, o->len, stdout);
+		o->len = 0;
+		if (n > sizeof o->buf) {
+			fwrite(s, 1, n, stdout);
+			return 0;
+		}
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	return 0;
+}
+
 static void print_json(const json_t *doc, int stream)
 {
+	static struct json_out out;
 	json_t *copy = json_copy((json_t *)doc);
 
 	json_object_del(copy, "ok");
-	json_dumpf(copy, stdout,
-	           (stream ? JSON_COMPACT : JSON_INDENT(2)) | JSON_REAL_PRECISION(12));
+	out.len = 0;
+	json_dump_callback(copy, json_out_cb, &out,
+	                   (stream ? JSON_COMPACT : JSON_INDENT(2)) | JSON_REAL_PRECISION(12));
+	fwrite(out.buf, 1, out.len, stdout);
 	fputc('\n', stdout);
 	fflush(stdout);
 	json_decref(copy);
@@ -203,15 +230,38 @@ static int64_t now_ms(void)
 
 static int transport_error(struct vigil_client *c, int rc)
 {
-	(void)rc;
-	return vigilctl_error(rc == -ENOMEM ? EX_TEMPFAIL : EX_UNREACHABLE, "%s",
-	                      vigil_client_error(c));
+	/* a reply too big to take is the request's fault, not the daemon's */
+	return vigilctl_error(rc == -ENOMEM     ? EX_TEMPFAIL
+	                      : rc == -EMSGSIZE ? EX_FAILED
+	                                        : EX_UNREACHABLE,
+	                      "%s", vigil_client_error(c));
+}
+
+/* The next message, parsed once: the library hands it over as vigild wrote it. */
+static int recv_reply(struct vigil_client *c, int64_t timeout_ms, json_t **reply)
+{
+	json_error_t jerr;
+	size_t len = 0;
+	char *msg;
+	int rc = vigil_client_recv_raw(c, &msg, &len, timeout_ms);
+
+	*reply = NULL;
+	if (rc < 0)
+		return rc;
+	*reply = json_loadb(msg, len, 0, &jerr);
+	vigil_client_free(msg);
+	if (!json_is_object(*reply)) {
+		json_decref(*reply);
+		*reply = NULL;
+		return -EPROTO;
+	}
+	return 0;
 }
 
 static int talk(const struct command *cmd, json_t *req, const char *path)
 {
 	struct vigil_client *c;
-	char *text = NULL, *msg;
+	char *text = NULL;
 	int64_t budget = reply_budget(cmd, req), deadline;
 	int err = 0, rc, code = EX_OK, colour;
 
@@ -228,11 +278,10 @@ static int talk(const struct command *cmd, json_t *req, const char *path)
 	free(text);
 	if (rc < 0) {
 		/* it may have refused us with a reason: read it before giving up */
-		if (vigil_client_recv(c, &msg, 1000) == 0) {
-			json_t *reply = json_loads(msg, 0, NULL);
+		json_t *reply = NULL;
 
-			vigil_client_free(msg);
-			code = reply ? show_reply(cmd, req, reply, 0) : EX_UNREACHABLE;
+		if (recv_reply(c, 1000, &reply) == 0) {
+			code = show_reply(cmd, req, reply, 0);
 			json_decref(reply);
 			vigil_client_close(c);
 			return code ? code : EX_UNREACHABLE;
@@ -248,16 +297,15 @@ static int talk(const struct command *cmd, json_t *req, const char *path)
 		const json_t *item;
 		json_t *reply;
 
-		rc = vigil_client_recv(c, &msg,
-		                       deadline < 0          ? -1
-		                       : deadline > now_ms() ? deadline - now_ms()
-		                                             : 0);
-		if (rc < 0) {
+		rc = recv_reply(c,
+		                deadline < 0          ? -1
+		                : deadline > now_ms() ? deadline - now_ms()
+		                                      : 0,
+		                &reply);
+		if (rc < 0 && rc != -EPROTO) {
 			code = transport_error(c, rc);
 			break;
 		}
-		reply = json_loads(msg, 0, NULL);
-		vigil_client_free(msg);
 		if (!reply) {
 			code =
 			    vigilctl_error(EX_UNREACHABLE, "vigild at %s sent a bad reply", path);
@@ -298,6 +346,10 @@ int main(int argc, char **argv)
 	size_t i;
 	int c, code = 0;
 
+	/* big outputs (status of thousands of programs) go out in large writes; a terminal
+	 * keeps its line buffering, and streams flush after each item anyway */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+s:c:hV", opts, NULL)) != -1) {
 		switch (c) {

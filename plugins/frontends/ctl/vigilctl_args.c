@@ -46,7 +46,24 @@ static int build_names(int argc, char **argv, json_t *req)
 {
 	if (argc > 1 && argv[1][0] == '-' && strcmp(argv[1], "--") != 0)
 		return vigilctl_usage("%s: unknown option '%s'", argv[0], argv[1]);
+	if (argc > 1 && strcmp(argv[1], "--") == 0) /* "status -- NAME": names only from here */
+		return add_names(req, argc - 2, argv + 2, 0, "");
 	return add_names(req, argc - 1, argv + 1, 0, "");
+}
+
+/* status [NAME...]: the table asks only for its columns, as rows (docs/protocol.md#status), so
+ * a big deployment's reply stays small and quick to read; --json shows the whole objects. */
+static int build_status(int argc, char **argv, json_t *req)
+{
+	int rc = build_names(argc, argv, req);
+
+	if (rc == 0 && !vigilctl_json) {
+		json_object_set_new(req, "fields",
+		                    json_pack("[ssssssss]", "name", "state", "pid", "uptime_s",
+		                              "restarts", "cpu_pct", "rss_bytes", "health"));
+		json_object_set_new(req, "rows", json_true());
+	}
+	return rc;
 }
 
 static int build_none(int argc, char **argv, json_t *req)
@@ -431,7 +448,7 @@ static int build_report(int argc, char **argv, json_t *req)
 }
 
 const struct command vigilctl_commands[] = {
-    {"status", OUT_STATUS, build_names},
+    {"status", OUT_STATUS, build_status},
     {"start", OUT_STATUS, build_control},
     {"stop", OUT_STATUS, build_control},
     {"restart", OUT_STATUS, build_control},

@@ -1,6 +1,7 @@
 /* vigilctl_out.c — human output of vigilctl: aligned tables, event lines, log lines. */
 #include "vigilctl.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,40 +10,93 @@
 #include "util.h"
 
 #define MAX_COLS 12
+#define CELL_LEN 48 /* a number, a duration, a size, a time */
 
+/* An aligned table: the cells are copied into one block of text as the rows come, the widths
+ * kept up to date, and the whole table written at the end in a few large writes. */
 struct table {
 	size_t ncols;
 	const char *head[MAX_COLS];
 	size_t width[MAX_COLS];
-	char **cells;        /* rows * ncols */
+	char *text;          /* the cells, each NUL-terminated, row after row */
+	size_t *cell;        /* rows * ncols offsets into text */
 	const char **colour; /* per row: ANSI code of the colour column, or NULL */
-	size_t rows, cap;
+	size_t text_len, text_cap, rows, cap;
 	int colour_col; /* -1 = none */
 };
 
-static void table_add(struct table *t, char **row, const char *colour)
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		fputs("vigilctl: out of memory\n", stderr);
+		exit(EX_TEMPFAIL);
+	}
+	return p;
+}
+
+/* Adds a row of ncols cells (NULL is "-"); the cells are copied. */
+static void table_add(struct table *t, const char *const *row, const char *colour)
 {
 	size_t i;
 
 	if (t->rows == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 16;
-		t->cells = realloc(t->cells, t->cap * t->ncols * sizeof *t->cells);
-		t->colour = realloc(t->colour, t->cap * sizeof *t->colour);
-		if (!t->cells || !t->colour) {
-			fputs("vigilctl: out of memory\n", stderr);
-			exit(111);
-		}
+		t->cap = t->cap ? t->cap * 2 : 64;
+		t->cell = xrealloc(t->cell, t->cap * t->ncols * sizeof *t->cell);
+		t->colour = xrealloc(t->colour, t->cap * sizeof *t->colour);
 	}
 	for (i = 0; i < t->ncols; i++) {
-		t->cells[t->rows * t->ncols + i] = row[i];
-		if (strlen(row[i]) > t->width[i])
-			t->width[i] = strlen(row[i]);
+		const char *s = row[i] ? row[i] : "-";
+		size_t n = strlen(s);
+
+		if (t->text_cap - t->text_len <= n) {
+			t->text_cap = (t->text_cap ? t->text_cap * 2 : 4096) + n;
+			t->text = xrealloc(t->text, t->text_cap);
+		}
+		memcpy(t->text + t->text_len, s, n + 1);
+		t->cell[t->rows * t->ncols + i] = t->text_len;
+		t->text_len += n + 1;
+		if (n > t->width[i])
+			t->width[i] = n;
 	}
 	t->colour[t->rows++] = colour;
 }
 
+/* Output gathered in memory and written in large pieces (one write for most tables). */
+struct outbuf {
+	FILE *f;
+	char *p;
+	size_t len, cap;
+};
+
+static void out_put(struct outbuf *o, const char *s, size_t n)
+{
+	if (o->cap - o->len < n) {
+		if (o->len) {
+			fwrite(o->p, 1, o->len, o->f);
+			o->len = 0;
+		}
+		if (o->cap < n) {
+			o->cap = n > 65536 ? n : 65536;
+			o->p = xrealloc(o->p, o->cap);
+		}
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+static void out_pad(struct outbuf *o, size_t n)
+{
+	static const char spaces[] = "                                ";
+
+	for (; n > sizeof spaces - 1; n -= sizeof spaces - 1)
+		out_put(o, spaces, sizeof spaces - 1);
+	out_put(o, spaces, n);
+}
+
 static void table_print(FILE *f, struct table *t)
 {
+	struct outbuf o = {.f = f};
 	size_t r, i;
 
 	for (i = 0; i < t->ncols; i++)
@@ -50,35 +104,30 @@ static void table_print(FILE *f, struct table *t)
 			t->width[i] = strlen(t->head[i]);
 	for (r = 0; r <= t->rows; r++) {
 		for (i = 0; i < t->ncols; i++) {
-			const char *cell = r == 0 ? t->head[i] : t->cells[(r - 1) * t->ncols + i];
-			int last = i + 1 == t->ncols;
+			const char *cell =
+			    r == 0 ? t->head[i] : t->text + t->cell[(r - 1) * t->ncols + i];
 			const char *col =
 			    r > 0 && (int)i == t->colour_col ? t->colour[r - 1] : NULL;
+			size_t n = strlen(cell);
 
+			if (col) {
+				out_put(&o, "\033[", 2);
+				out_put(&o, col, strlen(col));
+				out_put(&o, "m", 1);
+			}
+			out_put(&o, cell, n);
 			if (col)
-				fprintf(f, "\033[%sm%s\033[0m", col, cell);
-			else
-				fputs(cell, f);
-			if (!last)
-				fprintf(f, "%*s", (int)(t->width[i] - strlen(cell) + 2), "");
+				out_put(&o, "\033[0m", 4);
+			if (i + 1 < t->ncols)
+				out_pad(&o, t->width[i] - n + 2);
 		}
-		fputc('\n', f);
+		out_put(&o, "\n", 1);
 	}
-	for (r = 0; r < t->rows * t->ncols; r++)
-		free(t->cells[r]);
-	free(t->cells);
+	fwrite(o.p, 1, o.len, f);
+	free(o.p);
+	free(t->text);
+	free(t->cell);
 	free(t->colour);
-}
-
-static char *xstr(const char *s)
-{
-	char *d = strdup(s ? s : "-");
-
-	if (!d) {
-		fputs("vigilctl: out of memory\n", stderr);
-		exit(111);
-	}
-	return d;
 }
 
 static const char *jstr(const json_t *o, const char *key)
@@ -88,16 +137,41 @@ static const char *jstr(const json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* An integer member, or NULL ('-') when null or absent. */
-static char *jint(const json_t *o, const char *key)
+/* A string value, or NULL ('-'). */
+static const char *vstr(const json_t *v)
 {
-	const json_t *v = json_object_get(o, key);
-	char buf[32];
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* An integer value in buf, or NULL ('-') when null or absent. (Not snprintf: a big table
+ * has thousands of them.) */
+static const char *vint(const json_t *v, char *buf)
+{
+	char tmp[24], *p = tmp + sizeof tmp;
+	long long n;
+	unsigned long long u;
 
 	if (!json_is_number(v))
-		return xstr("-");
-	snprintf(buf, sizeof buf, "%lld", (long long)json_number_value(v));
-	return xstr(buf);
+		return NULL;
+	if (!json_is_integer(v) && !(fabs(json_real_value(v)) < 9e18)) {
+		snprintf(buf, CELL_LEN, "%g", json_real_value(v));
+		return buf;
+	}
+	n = json_is_integer(v) ? (long long)json_integer_value(v) : (long long)json_real_value(v);
+	u = n < 0 ? -(unsigned long long)n : (unsigned long long)n;
+	*--p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (n < 0)
+		*--p = '-';
+	memcpy(buf, p, (size_t)(tmp + sizeof tmp - p));
+	return buf;
+}
+
+static const char *jint(const json_t *o, const char *key, char *buf)
+{
+	return vint(json_object_get(o, key), buf);
 }
 
 static const char *state_colour(const char *state)
@@ -116,52 +190,90 @@ static const char *state_colour(const char *state)
 	return NULL;
 }
 
+/* The columns of the status table, as the members that fill them. */
+static const char *const status_cols[] = {"name",     "state",   "pid",       "uptime_s",
+                                          "restarts", "cpu_pct", "rss_bytes", "health"};
+#define STATUS_NCOLS (sizeof status_cols / sizeof status_cols[0])
+
+/* The last uptime formatted: programs started together share it, row after row. */
+struct uptime_memo {
+	double secs;
+	char text[CELL_LEN];
+};
+
+static void status_row(struct table *t, const json_t *const *v, struct uptime_memo *up)
+{
+	char cells[STATUS_NCOLS][CELL_LEN];
+	const char *row[STATUS_NCOLS];
+
+	row[0] = vstr(v[0]);
+	row[1] = vstr(v[1]);
+	row[2] = vint(v[2], cells[2]);
+	row[3] = NULL;
+	if (json_is_number(v[3])) {
+		if (json_number_value(v[3]) != up->secs || !up->text[0]) {
+			up->secs = json_number_value(v[3]);
+			/* whole seconds: "0s" reads better than util's "0ms" */
+			if (up->secs < 1)
+				snprintf(up->text, CELL_LEN, "0s");
+			else
+				util_fmt_duration(up->text, CELL_LEN, (int64_t)(up->secs * 1000));
+		}
+		row[3] = up->text;
+	}
+	row[4] = vint(v[4], cells[4]);
+	row[5] = NULL;
+	if (json_is_number(v[5])) {
+		snprintf(cells[5], CELL_LEN, "%.1f", json_number_value(v[5]));
+		row[5] = cells[5];
+	}
+	row[6] = NULL;
+	if (json_is_number(v[6])) {
+		util_fmt_size(cells[6], CELL_LEN, (int64_t)json_number_value(v[6]));
+		row[6] = cells[6];
+	}
+	row[7] = vint(v[7], cells[7]);
+	table_add(t, row, state_colour(row[1]));
+}
+
+/* A status reply is {"processes": [{...}]}, or, when the request asked for rows,
+ * {"fields": [NAME...], "rows": [[VALUE...]]}. */
 static void print_status(FILE *f, const json_t *reply, int colour)
 {
 	struct table t = {
-	    .ncols = 8,
+	    .ncols = STATUS_NCOLS,
 	    .head = {"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "CPU%", "RSS", "HEALTH"},
 	    .colour_col = colour ? 1 : -1};
-	const json_t *procs = json_object_get(reply, "processes"), *p;
-	size_t i;
+	const json_t *rows = json_object_get(reply, "rows"), *p, *v[STATUS_NCOLS];
+	struct uptime_memo up = {0};
+	size_t i, k;
 
-	json_array_foreach(procs, i, p)
-	{
-		char *row[8], buf[32];
-		const json_t *v;
+	if (json_is_array(rows)) {
+		const json_t *fields = json_object_get(reply, "fields");
+		size_t at[STATUS_NCOLS];
 
-		row[0] = xstr(jstr(p, "name"));
-		row[1] = xstr(jstr(p, "state"));
-		row[2] = jint(p, "pid");
-		v = json_object_get(p, "uptime_s");
-		if (json_is_number(v)) {
-			/* whole seconds: "0s" reads better than util's "0ms" */
-			if (json_number_value(v) < 1)
-				snprintf(buf, sizeof buf, "0s");
-			else
-				util_fmt_duration(buf, sizeof buf,
-				                  (int64_t)(json_number_value(v) * 1000));
-			row[3] = xstr(buf);
-		} else {
-			row[3] = xstr("-");
+		for (k = 0; k < STATUS_NCOLS; k++) {
+			at[k] = (size_t)-1;
+			json_array_foreach(fields, i, p)
+			{
+				if (json_is_string(p) &&
+				    strcmp(json_string_value(p), status_cols[k]) == 0)
+					at[k] = i;
+			}
 		}
-		row[4] = jint(p, "restarts");
-		v = json_object_get(p, "cpu_pct");
-		if (json_is_number(v)) {
-			snprintf(buf, sizeof buf, "%.1f", json_number_value(v));
-			row[5] = xstr(buf);
-		} else {
-			row[5] = xstr("-");
+		json_array_foreach(rows, i, p)
+		{
+			for (k = 0; k < STATUS_NCOLS; k++)
+				v[k] = json_array_get(p, at[k]); /* NULL when out of range */
+			status_row(&t, v, &up);
 		}
-		v = json_object_get(p, "rss_bytes");
-		if (json_is_number(v)) {
-			util_fmt_size(buf, sizeof buf, (int64_t)json_number_value(v));
-			row[6] = xstr(buf);
-		} else {
-			row[6] = xstr("-");
+	} else {
+		json_array_foreach(json_object_get(reply, "processes"), i, p)
+		{
+			for (k = 0; k < STATUS_NCOLS; k++)
+				v[k] = json_object_get(p, status_cols[k]);
+			status_row(&t, v, &up);
 		}
-		row[7] = jint(p, "health");
-		table_add(&t, row, state_colour(jstr(p, "state")));
 	}
 	table_print(f, &t);
 }
@@ -176,10 +288,9 @@ static void print_plugins(FILE *f, const json_t *reply)
 
 	json_array_foreach(json_object_get(reply, "plugins"), i, p)
 	{
-		char *row[7] = {xstr(jstr(p, "kind")),     xstr(jstr(p, "name")),
-		                xstr(jstr(p, "instance")), xstr(jstr(p, "section")),
-		                xstr(jstr(p, "version")),  xstr(jstr(p, "abi")),
-		                xstr(jstr(p, "file"))};
+		const char *row[7] = {jstr(p, "kind"),    jstr(p, "name"),    jstr(p, "instance"),
+		                      jstr(p, "section"), jstr(p, "version"), jstr(p, "abi"),
+		                      jstr(p, "file")};
 
 		table_add(&t, row, NULL);
 	}
@@ -255,18 +366,17 @@ static void print_generic(FILE *f, const json_t *reply)
 	}
 }
 
-/* "2026-11-27T03:04:05.123Z" as "2026-11-27 03:04:05" (UTC); "-" when absent. */
-static char *jtime(const json_t *o, const char *key)
+/* "2026-11-27T03:04:05.123Z" as "2026-11-27 03:04:05" (UTC) in buf; NULL ('-') when absent. */
+static const char *jtime(const json_t *o, const char *key, char *buf)
 {
 	const char *t = jstr(o, key);
-	char buf[24];
 
 	if (!t || strlen(t) < 19)
-		return xstr("-");
+		return NULL;
 	memcpy(buf, t, 19);
 	buf[10] = ' ';
 	buf[19] = '\0';
-	return xstr(buf);
+	return buf;
 }
 
 static const char *task_colour(const char *state)
@@ -298,39 +408,39 @@ static void print_ps(FILE *f, const json_t *reply, int colour)
 	json_array_foreach(json_object_get(reply, "entries"), i, e)
 	{
 		const json_t *sig = json_object_get(e, "signal");
-		char *row[11], buf[32];
+		const char *row[11];
+		char cells[11][CELL_LEN];
 
-		row[0] = xstr(jstr(e, "kind"));
-		row[1] = xstr(jstr(e, "name"));
-		row[2] = xstr(jstr(e, "id"));
-		row[3] = jint(e, "pid");
-		row[4] = xstr(jstr(e, "state"));
-		row[5] = xstr(jstr(e, "type"));
-		row[6] = xstr(jstr(e, "priority"));
-		row[7] = jtime(e, "started_at");
-		row[8] = jtime(e, "ended_at");
+		row[0] = jstr(e, "kind");
+		row[1] = jstr(e, "name");
+		row[2] = jstr(e, "id");
+		row[3] = jint(e, "pid", cells[3]);
+		row[4] = jstr(e, "state");
+		row[5] = jstr(e, "type");
+		row[6] = jstr(e, "priority");
+		row[7] = jtime(e, "started_at", cells[7]);
+		row[8] = jtime(e, "ended_at", cells[8]);
 		if (json_is_integer(sig) && json_integer_value(sig) > 0) {
-			snprintf(buf, sizeof buf, "SIG%s",
+			snprintf(cells[9], CELL_LEN, "SIG%s",
 			         util_signal_name((int)json_integer_value(sig)));
-			row[9] = xstr(buf);
+			row[9] = cells[9];
 		} else {
-			row[9] = jint(e, "exit_code");
+			row[9] = jint(e, "exit_code", cells[9]);
 		}
-		row[10] = jint(e, "health");
-		table_add(&t, row, task_colour(jstr(e, "state")));
+		row[10] = jint(e, "health", cells[10]);
+		table_add(&t, row, task_colour(row[4]));
 	}
 	table_print(f, &t);
 }
 
-static char *fmt_ms(const json_t *o, const char *key)
+static const char *fmt_ms(const json_t *o, const char *key, char *buf)
 {
 	const json_t *v = json_object_get(o, key);
-	char buf[32];
 
 	if (!json_is_number(v))
-		return xstr("-");
-	util_fmt_duration(buf, sizeof buf, (int64_t)json_number_value(v));
-	return xstr(buf);
+		return NULL;
+	util_fmt_duration(buf, CELL_LEN, (int64_t)json_number_value(v));
+	return buf;
 }
 
 static void print_stats(FILE *f, const json_t *reply)
@@ -344,27 +454,28 @@ static void print_stats(FILE *f, const json_t *reply)
 
 	json_array_foreach(json_object_get(reply, "stats"), i, r)
 	{
-		char *row[11], buf[32];
+		const char *row[11];
+		char cells[11][CELL_LEN];
 
-		row[0] = xstr(jstr(r, "key"));
-		row[1] = jint(r, "runs");
-		row[2] = jint(r, "successes");
-		row[3] = jint(r, "failures");
-		row[4] = jint(r, "timeouts");
+		row[0] = jstr(r, "key");
+		row[1] = jint(r, "runs", cells[1]);
+		row[2] = jint(r, "successes", cells[2]);
+		row[3] = jint(r, "failures", cells[3]);
+		row[4] = jint(r, "timeouts", cells[4]);
 		v = json_object_get(r, "success_rate");
-		snprintf(buf, sizeof buf, "%.1f%%",
+		snprintf(cells[5], CELL_LEN, "%.1f%%",
 		         json_is_number(v) ? json_number_value(v) * 100 : 0);
-		row[5] = xstr(json_is_number(v) ? buf : "-");
-		row[6] = fmt_ms(r, "p50_ms");
-		row[7] = fmt_ms(r, "p95_ms");
-		row[8] = fmt_ms(r, "max_ms");
+		row[5] = json_is_number(v) ? cells[5] : NULL;
+		row[6] = fmt_ms(r, "p50_ms", cells[6]);
+		row[7] = fmt_ms(r, "p95_ms", cells[7]);
+		row[8] = fmt_ms(r, "max_ms", cells[8]);
 		v = json_object_get(r, "cpu_s");
-		snprintf(buf, sizeof buf, "%.2fs", json_is_number(v) ? json_number_value(v) : 0);
-		row[9] = xstr(json_is_number(v) ? buf : "-");
+		snprintf(cells[9], CELL_LEN, "%.2fs", json_is_number(v) ? json_number_value(v) : 0);
+		row[9] = json_is_number(v) ? cells[9] : NULL;
 		v = json_object_get(r, "peak_rss_bytes");
 		if (json_is_number(v))
-			util_fmt_size(buf, sizeof buf, (int64_t)json_number_value(v));
-		row[10] = xstr(json_is_number(v) ? buf : "-");
+			util_fmt_size(cells[10], CELL_LEN, (int64_t)json_number_value(v));
+		row[10] = json_is_number(v) ? cells[10] : NULL;
 		table_add(&t, row, NULL);
 	}
 	table_print(f, &t);

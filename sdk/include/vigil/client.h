@@ -55,7 +55,7 @@ extern "C" {
 
 /* The library's own version (its soname is libvigil-client.so.MAJOR). */
 #define VIGIL_CLIENT_VERSION_MAJOR 1
-#define VIGIL_CLIENT_VERSION_MINOR 0
+#define VIGIL_CLIENT_VERSION_MINOR 1
 
 /* Error codes of vigild's replies: the exit codes of SPEC §1. */
 enum vigil_client_code {
@@ -101,9 +101,17 @@ VIGIL_CLIENT_API int vigil_client_send(struct vigil_client *c, const char *json)
 
 /* Receives the next message (a reply, an error reply or a stream item) as JSON text in *json
  * (malloc'd, NUL-terminated: free it with vigil_client_free). timeout_ms < 0 waits for ever,
- * 0 only takes what has arrived. 0, or < 0 (-ETIMEDOUT, -ECONNRESET, -EPROTO, -ENOMEM);
- * an error reply is returned as a message like any other (0). */
+ * 0 only takes what has arrived. 0, or < 0 (-ETIMEDOUT, -ECONNRESET, -EPROTO, -ENOMEM,
+ * -EMSGSIZE for a message larger than the library accepts: 256 MiB); an error reply is
+ * returned as a message like any other (0). */
 VIGIL_CLIENT_API int vigil_client_recv(struct vigil_client *c, char **json, int64_t timeout_ms);
+
+/* As vigil_client_recv, but the message is handed over exactly as vigild sent it, without
+ * checking that it is JSON: for a program that parses it anyway, this saves a parse of a big
+ * reply. *len (when not NULL) gets its length in bytes; the text is also NUL-terminated.
+ * Added in 1.1. */
+VIGIL_CLIENT_API int vigil_client_recv_raw(struct vigil_client *c, char **json, size_t *len,
+                                           int64_t timeout_ms);
 
 /* send + recv of the reply, within the handle's timeout. *reply gets the reply text (also for
  * an error reply; NULL on a failure of this side). Returns 0, the reply's error code (> 0) or
