@@ -209,6 +209,17 @@ static void trim_later(void)
 		D.trim = loop_timer_add(2000, 0, trim_now, NULL);
 }
 
+/* Every autostart program has been asked to start: tell whoever waits for us (READY=1). */
+static void all_started(void)
+{
+	trim_later();
+	if (D.notify) {
+		setenv("NOTIFY_SOCKET", D.notify, 1);
+		notify_ready();
+		unsetenv("NOTIFY_SOCKET");
+	}
+}
+
 static void publish_rejected(const char *file, const char *msg)
 {
 	struct vigil_ev_config_rejected e = {
@@ -282,6 +293,7 @@ static void reexec_now(void *arg)
 	}
 	char state[PATH_MAX];
 	snprintf(state, sizeof state, "%s/reexec.state", D.conf->state_dir);
+	sup_start_all_finish(); /* the next image takes over what runs, and starts nothing */
 	int r = sup_save_state(state);
 	if (r < 0) {
 		log_error("reexec cancelled: cannot write %s: %s", state, strerror(-r));
@@ -488,13 +500,7 @@ int main(int argc, char **argv)
 	}
 	if (!reexec_state || r < 0)
 		sup_recover(conf->orphans);
-	sup_start_all();
-	trim_later();
-	if (notify) {
-		setenv("NOTIFY_SOCKET", notify, 1);
-		notify_ready();
-		unsetenv("NOTIFY_SOCKET");
-	}
+	sup_start_all(all_started);
 	rc = loop_run();
 	while (bus_pending())
 		bus_dispatch(SIZE_MAX);

@@ -482,8 +482,6 @@ static void on_main_exit(struct proc *p, int status, const struct rusage *ru)
 /* A storm of exits must not starve everything else on the loop: each reap works for at most
  * a slice, then lets the loop poll its descriptors (the control socket above all) and goes on
  * from a zero-delay timer. SIGCHLD does not queue, so the rest must be fetched that way. */
-#define REAP_SLICE_US 2000
-
 static void reap_rest(void *arg)
 {
 	(void)arg;
@@ -495,7 +493,7 @@ void sup_reap(void)
 {
 	uint64_t t0 = loop_now_us();
 	for (;;) {
-		if (loop_now_us() - t0 >= REAP_SLICE_US) {
+		if (loop_now_us() - t0 >= SUP_SLICE_US) {
 			if (!S.reap_timer)
 				S.reap_timer = loop_timer_add(0, 0, reap_rest, NULL);
 			return;
@@ -679,6 +677,7 @@ int sup_init(const struct vigil_conf *conf, struct loader_set *plugins)
 	memset(&S, 0, sizeof S);
 	S.conf = conf;
 	S.plugins = plugins;
+	S.euid = geteuid();
 	for (struct vigil_instance *i = plugins->head; i; i = i->next)
 		if (i->desc.kind == VIGIL_KIND_STORE) {
 			S.store = i;
@@ -722,6 +721,7 @@ int sup_init(const struct vigil_conf *conf, struct loader_set *plugins)
 
 void sup_fini(void)
 {
+	sup_start_all_cancel();
 	if (S.metrics_sub)
 		bus_unsubscribe(S.metrics_sub);
 	for (size_t i = 0; i < S.nprocs; i++) {

@@ -15,8 +15,13 @@
 int sup_init(const struct vigil_conf *conf, struct loader_set *plugins);
 void sup_fini(void);
 
-/* Starts every autostart instance: critical first, each after its dependencies are ready. */
-void sup_start_all(void);
+/* Starts every autostart instance: critical first, each after its dependencies are ready.
+ * The work is spread over loop turns; done() is called (unless vigild shuts down first) once
+ * every instance has been asked to start. */
+void sup_start_all(void (*done)(void));
+/* Does what is left of sup_start_all at once (before a reload or a reexec), or drops it. */
+void sup_start_all_finish(void);
+void sup_start_all_cancel(void);
 
 /* SIGCHLD: reaps every child that changed (ours and orphans handed to us as subreaper). */
 void sup_reap(void);

@@ -31,9 +31,11 @@ struct sup_state {
 	int maybe_waiting;             /* some instance may wait for its dependencies */
 	int maybe_lingering;           /* some group may outlive its main process */
 	struct loop_timer *reap_timer; /* the rest of a reap, after the loop's I/O */
-	uid_t euid;
+	uid_t euid;                    /* ours: it never changes */
 };
 extern struct sup_state sup_g;
+/* The longest stretch of one kind of work (reaping, starting everything) in one loop turn. */
+#define SUP_SLICE_US 2000
 #define S sup_g
 
 void sup_step(struct proc *p, enum fsm_event ev);

@@ -78,17 +78,64 @@ static int cmp_priority(const void *a, const void *b)
 	return x->index_all < y->index_all ? -1 : x->index_all > y->index_all;
 }
 
-void sup_start_all(void)
+/* Starting everything is done in slices of SUP_SLICE_US, continued from a zero-delay timer:
+ * with thousands of programs the loop still answers vigilctl between slices, and the store
+ * commits the registry as it goes. */
+static struct {
+	struct proc **order; /* autostart order; NULL when no start of everything is under way */
+	size_t n, next;
+	struct loop_timer *timer;
+	void (*done)(void);
+} A;
+
+static void start_slice(void *arg)
 {
-	struct proc **order = util_xcalloc(S.nprocs ? S.nprocs : 1, sizeof *order);
-	memcpy(order, S.procs, S.nprocs * sizeof *order);
-	qsort(order, S.nprocs, sizeof *order, cmp_priority);
-	for (size_t i = 0; i < S.nprocs; i++) {
-		probe_resume(order[i]); /* taken over running: its checks start again */
-		if (order[i]->prog->autostart && !order[i]->recovered)
-			sup_request_start(order[i]);
+	(void)arg;
+	A.timer = NULL;
+	uint64_t t0 = loop_now_us();
+	while (A.next < A.n && !S.shutting_down) {
+		if (arg && loop_now_us() - t0 >= SUP_SLICE_US) {
+			A.timer = loop_timer_add(0, 0, start_slice, &A);
+			return;
+		}
+		struct proc *p = A.order[A.next++];
+		probe_resume(p); /* taken over running: its checks start again */
+		if (p->prog->autostart && !p->recovered)
+			sup_request_start(p);
 	}
-	free(order);
+	void (*done)(void) = S.shutting_down ? NULL : A.done;
+	free(A.order);
+	memset(&A, 0, sizeof A);
+	if (done)
+		done();
+}
+
+void sup_start_all(void (*done)(void))
+{
+	sup_start_all_finish();
+	A.order = util_xcalloc(S.nprocs ? S.nprocs : 1, sizeof *A.order);
+	memcpy(A.order, S.procs, S.nprocs * sizeof *A.order);
+	A.n = S.nprocs;
+	A.done = done;
+	qsort(A.order, A.n, sizeof *A.order, cmp_priority);
+	start_slice(&A);
+}
+
+void sup_start_all_finish(void)
+{
+	if (!A.order)
+		return;
+	if (A.timer)
+		loop_timer_cancel(A.timer);
+	start_slice(NULL); /* the rest at once: NULL = no slicing */
+}
+
+void sup_start_all_cancel(void)
+{
+	if (A.timer)
+		loop_timer_cancel(A.timer);
+	free(A.order);
+	memset(&A, 0, sizeof A);
 }
 
 void sup_request_stop(struct proc *p, const char *reason)

@@ -145,6 +145,7 @@ int sup_reload(struct vigil_conf *nc, char *err, size_t len)
 	}
 	if (check_applicable(nc, err, len) < 0)
 		return -1;
+	sup_start_all_finish(); /* the old order names instances a reload may free */
 	if (plugins_changed(S.conf, nc))
 		log_warn("plugin sections changed: they take effect at the next `vigilctl reexec`");
 

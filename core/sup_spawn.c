@@ -117,7 +117,7 @@ void sup_spawn(struct proc *p)
 	if (!sandbox_command_ok(&S.conf->security, path, err, sizeof err))
 		goto fail;
 	req.path = path;
-	env = probe_child_env(p, env, req.set_ids ? req.uid : geteuid());
+	env = probe_child_env(p, env, req.set_ids ? req.uid : S.euid);
 	req.envp = env;
 
 	int hold[2] = {-1, -1};

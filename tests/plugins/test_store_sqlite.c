@@ -291,6 +291,7 @@ static void deliver(struct vigil_event *ev, const char *subject, int64_t time_ms
 	ev->subject = subject;
 	fh.wall_base_ms = time_ms - (int64_t)fh.now_ms;
 	ck_assert_int_eq(vigil_fake_deliver(&fh, ev), 1);
+	vigil_fake_advance(&fh, 0); /* the end of the loop's turn: the writer is woken */
 }
 
 static void ev_running(const char *name, const char *program, int32_t pid, int64_t at_ms)

@@ -7,11 +7,31 @@
 
 #include "sq.h"
 
+static void wake_writer(void *arg)
+{
+	struct sq_store *st = arg;
+
+	st->wake_timer = NULL;
+	pthread_mutex_lock(&st->mu);
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* The writer is woken after the loop's turn rather than at each record: starting a thousand
+ * programs in one turn costs one wake-up (a futex call and a switch on the other core), not a
+ * thousand, and a registry record still reaches the disk within the turn that made it. */
 void sq_enqueue(struct sq_store *st, struct sq_rec *r)
 {
+	int wake;
+
 	pthread_mutex_lock(&st->mu);
-	sq_queue_push(st, r);
+	wake = sq_queue_push(st, r);
 	pthread_mutex_unlock(&st->mu);
+	if (!wake || st->wake_timer)
+		return;
+	st->wake_timer = st->host->timer_add(st->self, 0, 0, wake_writer, st);
+	if (!st->wake_timer)
+		wake_writer(st);
 }
 
 /* What the core says about the instance a run belongs to: its priority and tags. */

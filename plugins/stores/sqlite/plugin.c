@@ -181,6 +181,9 @@ static void sq_fini(void *state)
 
 	if (!st)
 		return;
+	if (st->wake_timer)
+		st->host->timer_cancel(st->wake_timer);
+	st->wake_timer = NULL;
 	sq_writer_stop(st);
 	if (st->reg.n + st->hist.n && st->path)
 		sq_writer_flush(st);

@@ -167,7 +167,7 @@ static void enforce_bound(struct sq_store *st)
 		compact_registry(st);
 }
 
-void sq_queue_push(struct sq_store *st, struct sq_rec *r)
+int sq_queue_push(struct sq_store *st, struct sq_rec *r)
 {
 	int registry = r->kind == SQ_REC_PUT || r->kind == SQ_REC_REMOVE;
 	size_t before = st->reg.n + st->hist.n;
@@ -179,8 +179,7 @@ void sq_queue_push(struct sq_store *st, struct sq_rec *r)
 	/* Registry records are written at once: after a crash of vigild, an entry still in
 	 * memory would be a process nobody adopts. History waits for flush_interval. Wake the
 	 * writer only when that changes its plan: one wakeup per batch, not one per record. */
-	if (before == 0 || before + 1 == SQ_BATCH_NOW || (registry && st->reg.n == 1))
-		pthread_cond_signal(&st->wake);
+	return before == 0 || before + 1 == SQ_BATCH_NOW || (registry && st->reg.n == 1);
 }
 
 void sq_queue_unshift(struct sq_store *st, struct sq_list *reg, struct sq_list *hist)

@@ -143,6 +143,7 @@ struct sq_store {
 	/* Shared between the loop thread and the writer, under mu. */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;      /* loop → writer: records queued, flush asked, quit */
+	struct vigil_timer *wake_timer; /* loop thread only: a wake-up due after this turn */
 	pthread_cond_t done;      /* writer → flush(): a flush request was served */
 	struct sq_list reg, hist; /* registry and history records, each FIFO */
 	uint64_t first_ms;        /* monotonic time the oldest queued record arrived */
@@ -180,7 +181,8 @@ struct sq_store {
 /* A record of kind with the strings str[SQ_NSTR] (NULL entries, or str NULL, for none). */
 struct sq_rec *sq_rec_new(enum sq_rec_kind kind, const char *const *str);
 void sq_list_free(struct sq_list *l);
-void sq_queue_push(struct sq_store *st, struct sq_rec *r);
+/* Queues r; 1 when the writer should be woken for it (sq_enqueue does that). */
+int sq_queue_push(struct sq_store *st, struct sq_rec *r);
 /* Puts a batch that failed back in front of the queue, then applies the bound. */
 void sq_queue_unshift(struct sq_store *st, struct sq_list *reg, struct sq_list *hist);
 uint64_t sq_mono_ms(void);
