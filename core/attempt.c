@@ -30,7 +30,8 @@ extern char **environ;
  * (it is killed then), until the reap hook collects it. */
 struct exec_rec {
 	pid_t pid;
-	int errfd;             /* spawn's exec report */
+	int errfd;             /* spawn's exec report, or -1: known at spawn (failed, fail) */
+	char *fail;            /* why exec failed, when known at spawn */
 	struct attempt *owner; /* NULL once nobody waits for the outcome */
 	struct exec_rec *next;
 };
@@ -278,9 +279,8 @@ static void start_exec(struct attempt *c, const struct conf_check *spec, struct 
 		return;
 	}
 	req.path = path;
-	pid_t pid;
-	int errfd;
-	int r = spawn_start(&req, &pid, &errfd);
+	struct spawn_out o;
+	int r = spawn_launch(&req, 1, &o);
 	free(path);
 	util_strv_free(env);
 	if (r < 0) {
@@ -288,8 +288,9 @@ static void start_exec(struct attempt *c, const struct conf_check *spec, struct 
 		return;
 	}
 	struct exec_rec *x = util_xcalloc(1, sizeof *x);
-	x->pid = pid;
-	x->errfd = errfd;
+	x->pid = o.pid;
+	x->errfd = o.errfd;
+	x->fail = o.errfd < 0 && o.exec_failed ? util_xstrdup(o.msg) : NULL;
 	x->owner = c;
 	x->next = C.execs;
 	C.execs = x;
@@ -308,8 +309,15 @@ static int on_reaped(pid_t pid, int status, const struct rusage *ru)
 	/* Whatever it left in its process group goes with it. */
 	kill(-pid, SIGKILL);
 	char msg[256] = "";
-	int exec_ok = spawn_result(x->errfd, msg, sizeof msg);
-	close(x->errfd);
+	int exec_ok = 1;
+	if (x->errfd >= 0) {
+		exec_ok = spawn_result(x->errfd, msg, sizeof msg);
+		close(x->errfd);
+	} else if (x->fail) {
+		exec_ok = 0;
+		snprintf(msg, sizeof msg, "%s", x->fail);
+	}
+	free(x->fail);
 	struct attempt *c = x->owner;
 	free(x);
 	if (!c)
@@ -375,9 +383,11 @@ void attempt_fini(void)
 	for (struct exec_rec *x = C.execs, *next; x; x = next) {
 		next = x->next;
 		kill(-x->pid, SIGKILL);
-		close(x->errfd);
+		if (x->errfd >= 0)
+			close(x->errfd);
 		if (x->owner)
 			x->owner->ex = NULL;
+		free(x->fail);
 		free(x);
 	}
 	C.execs = NULL;

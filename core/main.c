@@ -24,6 +24,7 @@
 #include "loop.h"
 #include "modload.h"
 #include "probe.h"
+#include "spawn.h"
 #include "sup.h"
 #include "task.h"
 #include "util.h"
@@ -230,8 +231,10 @@ static void publish_rejected(const char *file, const char *msg)
 	bus_publish(&e.hdr);
 }
 
-/* Loads and checks the configuration file the way startup does, plugins included. */
-static struct vigil_conf *load_checked(struct conf_error *err)
+/* Loads and checks the configuration file the way startup does, plugins included. The plugins
+ * opened for the check are kept in *keep when given (startup: opening them twice would map and
+ * relocate every plugin's libraries twice), else closed. */
+static struct vigil_conf *load_checked(struct conf_error *err, struct loader_set *keep)
 {
 	struct vigil_conf *conf = NULL;
 	if (conf_load(D.config, &conf, err) < 0)
@@ -240,14 +243,17 @@ static struct vigil_conf *load_checked(struct conf_error *err)
 		util_strv_free(conf->plugin_path);
 		conf->plugin_path = default_plugin_path();
 	}
-	struct loader_set probe = {0};
-	int r = loader_open(conf, &probe, err);
-	loader_close(&probe);
+	struct loader_set probe = {0}, *set = keep ? keep : &probe;
+	int r = loader_open(conf, set, err);
+	if (!keep || r < 0)
+		loader_close(set);
 	/* What the checks need (the http_check module for an http:// check) is opened now, so
 	 * a missing one is a configuration error, and a reload that needs it changes nothing. */
 	if (r == 0)
 		r = probe_check_conf(conf, err);
 	if (r < 0) {
+		if (keep && set->head)
+			loader_close(set);
 		conf_free(conf);
 		return NULL;
 	}
@@ -257,7 +263,7 @@ static struct vigil_conf *load_checked(struct conf_error *err)
 static int do_reload(char *msg, size_t len)
 {
 	struct conf_error err;
-	struct vigil_conf *conf = load_checked(&err);
+	struct vigil_conf *conf = load_checked(&err, NULL);
 	if (!conf) {
 		log_error("reload rejected, nothing changed: %s", err.msg);
 		publish_rejected(D.config, err.msg);
@@ -280,7 +286,7 @@ static void reexec_now(void *arg)
 	D.reexec_pending = 0;
 	struct conf_error err;
 	/* The next image must start: check its configuration while we can still say no. */
-	struct vigil_conf *conf = load_checked(&err);
+	struct vigil_conf *conf = load_checked(&err, NULL);
 	if (!conf) {
 		log_error("reexec cancelled, the configuration is rejected: %s", err.msg);
 		publish_rejected(D.config, err.msg);
@@ -398,7 +404,8 @@ int main(int argc, char **argv)
 		snprintf(D.self, sizeof D.self, "%s", argv[0]);
 
 	struct conf_error err;
-	struct vigil_conf *conf = load_checked(&err);
+	struct loader_set *plugins = &D.plugins;
+	struct vigil_conf *conf = load_checked(&err, check ? NULL : plugins);
 	if (!conf) {
 		fprintf(stderr, "vigild: %s\n", err.msg);
 		free(D.config);
@@ -412,18 +419,9 @@ int main(int argc, char **argv)
 		free(D.config);
 		return 0;
 	}
-	struct loader_set *plugins = &D.plugins;
-	int r = loader_open(conf, plugins, &err);
-	if (r < 0) { /* the file changed since load_checked */
-		fprintf(stderr, "vigild: %s\n", err.msg);
-		conf_free(conf);
-		free(D.config);
-		return EXIT_CONFIG;
-	}
-
 	int rc = EXIT_TEMP, lockfd = -1;
 	char *notify = NULL;
-	r = mkdir_p(conf->state_dir, 0750);
+	int r = mkdir_p(conf->state_dir, 0750);
 	if (r < 0) {
 		fprintf(stderr, "vigild: cannot create state_dir %s: %s\n", conf->state_dir,
 		        strerror(-r));
@@ -445,14 +443,8 @@ int main(int argc, char **argv)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warn("cannot become a child subreaper: %s", strerror(errno));
 	raise_nofile();
-	/* Children inherit ignored signals across exec: drop whatever ignore we inherited, so
-	 * that SIGPIPE, ignored below, is the only one, and the child resets just that. */
-	for (int s = 1; s < NSIG; s++) {
-		struct sigaction sa;
-		if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
-			signal(s, SIG_DFL);
-	}
 	signal(SIGPIPE, SIG_IGN);
+	spawn_init();
 	/* Our own readiness socket is for us only, never for the programs we start. */
 	notify = getenv("NOTIFY_SOCKET") ? util_xstrdup(getenv("NOTIFY_SOCKET")) : NULL;
 	D.notify = notify;

@@ -94,13 +94,29 @@ static void write_oom_adj(int value)
 	}
 }
 
+/* The signals the daemon ignores, which a child would inherit ignored across exec. */
+static sigset_t ignored;
+
+void spawn_init(void)
+{
+	sigemptyset(&ignored);
+	sigaddset(&ignored, SIGPIPE);
+	for (int s = 1; s < NSIG; s++) {
+		struct sigaction sa;
+		if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			sigaddset(&ignored, s);
+	}
+}
+
 static _Noreturn void child(const struct spawn_req *r, struct sink *k)
 {
-	/* The daemon blocks signals for its signalfd and ignores SIGPIPE (and no other signal:
-	 * main.c drops inherited ignores; handlers do not survive exec): undo both. */
+	/* The daemon blocks signals for its signalfd and ignores SIGPIPE and what it was started
+	 * with ignored (spawn_init); handlers do not survive exec: undo the rest. */
 	sigset_t none;
 	sigemptyset(&none);
-	signal(SIGPIPE, SIG_DFL);
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(&ignored, s))
+			signal(s, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	if (setsid() < 0)
@@ -164,14 +180,16 @@ static _Noreturn void child(const struct spawn_req *r, struct sink *k)
 		child_fail(k, "chdir", r->cwd);
 
 	if (r->set_ids) {
-		if (setgroups((size_t)r->ngroups, r->groups) < 0)
+		/* Raw system calls, as posix_spawn makes them: glibc's wrappers would apply the
+		 * change to every thread of the daemon (whose memory we share), not just to us. */
+		if (syscall(SYS_setgroups, (size_t)r->ngroups, r->groups) < 0)
 			child_fail(k, "setgroups", "");
-		if (setresgid(r->gid, r->gid, r->gid) < 0)
+		if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0)
 			child_fail(k, "setgid", "");
-		if (setresuid(r->uid, r->uid, r->uid) < 0)
+		if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0)
 			child_fail(k, "setuid", "");
 		/* Verify the drop stuck: getting root back must be impossible. */
-		if (r->uid != 0 && setuid(0) == 0) {
+		if (r->uid != 0 && syscall(SYS_setresuid, 0, 0, 0) == 0) {
 			errno = EPERM;
 			child_fail(k, "setuid", "privileges could be regained");
 		}
@@ -242,6 +260,12 @@ int spawn_launch(const struct spawn_req *req, int sync, struct spawn_out *out)
 		uint64_t before = boot_ns();
 		pid_t c = clone(clone_child, stack + sizeof stack,
 		                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a, &pidfd);
+		if (c < 0 && (errno == EMFILE || errno == ENFILE)) {
+			/* no descriptor for the pidfd: start anyway, the inode is only a plus */
+			pidfd = -1;
+			c = clone(clone_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD,
+			          &a);
+		}
 		if (c < 0)
 			return -errno;
 		uint64_t after = boot_ns();
@@ -281,17 +305,6 @@ int spawn_launch(const struct spawn_req *req, int sync, struct spawn_out *out)
 	out->pid = c;
 	out->errfd = p[0];
 	return 0;
-}
-
-int spawn_start(const struct spawn_req *req, pid_t *pid, int *errfd)
-{
-	struct spawn_out o;
-	int r = spawn_launch(req, 0, &o);
-	if (r == 0) {
-		*pid = o.pid;
-		*errfd = o.errfd;
-	}
-	return r;
 }
 
 int spawn_result(int errfd, char *msg, size_t len)

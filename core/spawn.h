@@ -32,6 +32,10 @@ struct spawn_req {
 	int hold_wfd;              /* the write end of that pipe (closed in the child) */
 };
 
+/* Notes which signals the daemon ignores (SIGPIPE and what it inherited ignored): children
+ * get them back at their default. Called once at start-up, before any spawn. */
+void spawn_init(void);
+
 /* What spawn_launch knows once it returns. */
 struct spawn_out {
 	pid_t pid;
@@ -47,8 +51,6 @@ struct spawn_out {
  * the read end of the error pipe (non-blocking, CLOEXEC), which reaches EOF when exec
  * succeeded or yields a failure record (spawn_result). Returns 0 or -errno (clone/fork). */
 int spawn_launch(const struct spawn_req *req, int sync, struct spawn_out *out);
-/* spawn_launch that always reports through the pipe. */
-int spawn_start(const struct spawn_req *req, pid_t *pid, int *errfd);
 
 /* Reads the outcome from errfd. Returns 1 when exec succeeded, 0 when the child reported a
  * failure (msg filled: "chdir /srv/web: No such file or directory"), -EAGAIN when nothing is

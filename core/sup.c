@@ -546,6 +546,8 @@ static void target_resolve(struct target *t, const char *name)
 	/* Program names have no dot and no group may share one, so an instance name (web.0, or
 	 * web for a program of one instance) cannot name anything else. */
 	t->one = sup_find(name);
+	if (t->one && t->one->removing)
+		t->one = NULL; /* a reload may have made web into web.0, web.1...: look at all */
 	if (!t->one)
 		t->group = conf_find_group(S.conf, name);
 }

@@ -19,9 +19,11 @@ void sup_fini(void);
  * The work is spread over loop turns; done() is called (unless vigild shuts down first) once
  * every instance has been asked to start. */
 void sup_start_all(void (*done)(void));
-/* Does what is left of sup_start_all at once (before a reload or a reexec), or drops it. */
+/* Does what is left of sup_start_all at once (before a reexec); or drops it, returning its
+ * done callback (a reload starts it again over the new instances). */
 void sup_start_all_finish(void);
-void sup_start_all_cancel(void);
+void (*sup_start_all_cancel(void))(void);
+int sup_start_all_pending(void);
 
 /* SIGCHLD: reaps every child that changed (ours and orphans handed to us as subreaper). */
 void sup_reap(void);

@@ -100,7 +100,10 @@ static void start_slice(void *arg)
 		}
 		struct proc *p = A.order[A.next++];
 		probe_resume(p); /* taken over running: its checks start again */
-		if (p->prog->autostart && !p->recovered)
+		/* Only what nobody has acted on since start-up: an instance an operator stopped,
+		 * started or that has run already is left as it is. */
+		if (p->prog->autostart && !p->recovered && !p->want_down && !p->waiting &&
+		    p->state == VIGIL_PROC_STOPPED && !p->removing)
 			sup_request_start(p);
 	}
 	void (*done)(void) = S.shutting_down ? NULL : A.done;
@@ -130,12 +133,19 @@ void sup_start_all_finish(void)
 	start_slice(NULL); /* the rest at once: NULL = no slicing */
 }
 
-void sup_start_all_cancel(void)
+void (*sup_start_all_cancel(void))(void)
 {
+	void (*done)(void) = A.done;
 	if (A.timer)
 		loop_timer_cancel(A.timer);
 	free(A.order);
 	memset(&A, 0, sizeof A);
+	return done;
+}
+
+int sup_start_all_pending(void)
+{
+	return A.order != NULL;
 }
 
 void sup_request_stop(struct proc *p, const char *reason)

@@ -145,7 +145,6 @@ int sup_reload(struct vigil_conf *nc, char *err, size_t len)
 	}
 	if (check_applicable(nc, err, len) < 0)
 		return -1;
-	sup_start_all_finish(); /* the old order names instances a reload may free */
 	if (plugins_changed(S.conf, nc))
 		log_warn("plugin sections changed: they take effect at the next `vigilctl reexec`");
 
@@ -226,6 +225,10 @@ int sup_reload(struct vigil_conf *nc, char *err, size_t len)
 		next[n++] = p;
 	}
 
+	/* A start of everything still under way names instances this reload may free: it goes
+	 * on below, over the new list. */
+	int starting = sup_start_all_pending();
+	void (*started)(void) = sup_start_all_cancel();
 	struct held_conf *h = util_xcalloc(1, sizeof *h);
 	h->conf = nc;
 	h->next = held;
@@ -244,6 +247,8 @@ int sup_reload(struct vigil_conf *nc, char *err, size_t len)
 	for (size_t i = 0; i < nrestart; i++)
 		sup_request_start(restart[i]);
 	free(restart);
+	if (starting)
+		sup_start_all(started);
 	sup_schedule_sweep();
 
 	log_info("configuration reloaded from %s: %u added, %u removed, %u changed, %u unchanged",

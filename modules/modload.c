@@ -70,8 +70,8 @@ const struct vigil_module_head *modload_open(const char *name, uint32_t iface, s
 		         h && h->name ? h->name : "?", name);
 	else if (!h->version || strcmp(h->version, VIGIL_VERSION_STRING) != 0)
 		snprintf(err, len,
-		         "module %s: built for vigil %s, this is vigil %s (install the modules of "
-		         "this build)",
+		         "module %s: built for vigil %s, this is vigil %s (after an upgrade, "
+		         "`vigilctl reexec` runs the new vigild; else install this build's modules)",
 		         file, h->version ? h->version : "?", VIGIL_VERSION_STRING);
 	else if (h->iface != iface || h->size < min_size)
 		snprintf(err, len, "module %s: interface %u (%u bytes), expected %u (%zu bytes)",

@@ -289,6 +289,9 @@ START_TEST(child_environment_is_as_configured)
 	int fd = mkstemp(dump);
 	close(fd);
 	unlink(dump);
+	/* vigild is started with signals ignored (as by nohup): its programs must not be */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	vd_start(&vd, config("[program.dumper]\ncommand = %s dump-state %s\ndirectory = /tmp\n"
 	                     "umask = 027\nclear_env = true\nenvironment = FOO=bar, SPACED=\"a b\"\n"
 	                     "limit_nofile = 256\n[security]\nno_new_privs = true\n",
@@ -298,6 +301,7 @@ START_TEST(child_environment_is_as_configured)
 	ck_assert_ptr_nonnull(s);
 	ck_assert_msg(strstr(s, "\nfds=0,1,2\n"), "%s", s);
 	ck_assert_msg(strstr(s, "\nblocked_signals=0\n"), "%s", s);
+	ck_assert_msg(strstr(s, "\nignored_signals=0\n"), "%s", s);
 	ck_assert_msg(strstr(s, "\numask=0027\n"), "%s", s);
 	ck_assert_msg(strstr(s, "\ncwd=/tmp\n"), "%s", s);
 	ck_assert_msg(strstr(s, "\nrlimit_nofile=256\n"), "%s", s);

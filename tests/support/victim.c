@@ -220,6 +220,12 @@ static void dump_state(const char *path)
 	for (int s = 1; s < 32; s++)
 		blocked += sigismember(&set, s) == 1;
 	fprintf(f, "blocked_signals=%d\n", blocked);
+	int ignored = 0;
+	for (int s = 1; s < NSIG; s++) {
+		struct sigaction sa;
+		ignored += sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+	}
+	fprintf(f, "ignored_signals=%d\n", ignored);
 	struct rlimit rl;
 	getrlimit(RLIMIT_NOFILE, &rl);
 	fprintf(f, "rlimit_nofile=%llu\n", (unsigned long long)rl.rlim_cur);
