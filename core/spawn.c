@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -227,7 +228,94 @@ static uint64_t boot_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The stack a child runs on until it execs: one per thread that launches. */
+#define CHILD_STACK (64 * 1024)
+
+static int launch(const struct spawn_req *req, int sync, struct spawn_out *out, char *stack_top);
+
 int spawn_launch(const struct spawn_req *req, int sync, struct spawn_out *out)
+{
+	static char stack[CHILD_STACK] __attribute__((aligned(16)));
+	return launch(req, sync, out, stack + sizeof stack);
+}
+
+/* spawn_launch_many's second thread, started at its first use and kept (blocked signals,
+ * inherited from the loop thread, so the signalfd still gets them all). */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	int started, busy;
+	uint64_t gen;
+	const struct spawn_req *const *req;
+	struct spawn_out *out;
+	int *rc;
+	size_t n, next; /* next: the next item to take, by either thread (atomic) */
+} M = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .go = PTHREAD_COND_INITIALIZER,
+       .done = PTHREAD_COND_INITIALIZER};
+
+static void take_items(char *stack_top)
+{
+	size_t i;
+	while ((i = __atomic_fetch_add(&M.next, 1, __ATOMIC_RELAXED)) < M.n)
+		M.rc[i] = launch(M.req[i], 1, &M.out[i], stack_top);
+}
+
+static void *helper_main(void *arg)
+{
+	static char stack[CHILD_STACK] __attribute__((aligned(16)));
+	uint64_t seen = 0;
+	(void)arg;
+	pthread_mutex_lock(&M.mu);
+	for (;;) {
+		while (M.gen == seen)
+			pthread_cond_wait(&M.go, &M.mu);
+		seen = M.gen;
+		pthread_mutex_unlock(&M.mu);
+		take_items(stack + sizeof stack);
+		pthread_mutex_lock(&M.mu);
+		M.busy = 0;
+		pthread_cond_signal(&M.done);
+	}
+	return NULL;
+}
+
+void spawn_launch_many(const struct spawn_req *const *req, struct spawn_out *out, int *rc,
+                       size_t n)
+{
+	static char stack[CHILD_STACK] __attribute__((aligned(16)));
+	pthread_t t;
+#if defined(__SANITIZE_ADDRESS__)
+	M.started = -1; /* launch() forks there: one thread at a time */
+#endif
+	if (!M.started && n > 1) {
+		M.started = pthread_create(&t, NULL, helper_main, NULL) == 0 ? 1 : -1;
+		if (M.started > 0)
+			pthread_detach(t);
+	}
+	M.req = req;
+	M.out = out;
+	M.rc = rc;
+	M.n = n;
+	M.next = 0;
+	int helped = M.started > 0 && n > 1;
+	if (helped) {
+		pthread_mutex_lock(&M.mu);
+		M.busy = 1;
+		M.gen++;
+		pthread_cond_signal(&M.go);
+		pthread_mutex_unlock(&M.mu);
+	}
+	take_items(stack + sizeof stack);
+	if (helped) {
+		pthread_mutex_lock(&M.mu);
+		while (M.busy)
+			pthread_cond_wait(&M.done, &M.mu);
+		pthread_mutex_unlock(&M.mu);
+	}
+}
+
+static int launch(const struct spawn_req *req, int sync, struct spawn_out *out, char *stack_top)
 {
 	/* Without a hold (nobody must place the child before exec), the child shares our memory
 	 * and we are suspended until it execs or exits, as with posix_spawn: no page tables are
@@ -235,9 +323,8 @@ int spawn_launch(const struct spawn_req *req, int sync, struct spawn_out *out)
 	 * when clone returns — the child writes a failure into our memory before it exits, so no
 	 * pipe is needed. The child runs on a stack of its own and makes only system calls, so it
 	 * cannot disturb ours. With a hold it must wait for us: fork, and report through a pipe. */
-	static char stack[64 * 1024] __attribute__((aligned(16)));
 	static long hz;
-	(void)stack;
+	(void)stack_top;
 	memset(out, 0, sizeof *out);
 	out->errfd = -1;
 #if defined(__SANITIZE_ADDRESS__)
@@ -258,13 +345,12 @@ int spawn_launch(const struct spawn_req *req, int sync, struct spawn_out *out)
 		 * clone: when the clock reads the same tick before and after, that tick is it, and
 		 * /proc/PID/stat need not be read. */
 		uint64_t before = boot_ns();
-		pid_t c = clone(clone_child, stack + sizeof stack,
-		                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a, &pidfd);
+		pid_t c = clone(clone_child, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
+		                &a, &pidfd);
 		if (c < 0 && (errno == EMFILE || errno == ENFILE)) {
 			/* no descriptor for the pidfd: start anyway, the inode is only a plus */
 			pidfd = -1;
-			c = clone(clone_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD,
-			          &a);
+			c = clone(clone_child, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
 		}
 		if (c < 0)
 			return -errno;

@@ -57,6 +57,12 @@ int spawn_launch(const struct spawn_req *req, int sync, struct spawn_out *out);
  * known yet. */
 int spawn_result(int errfd, char *msg, size_t len);
 
+/* spawn_launch(req[i], 1, &out[i]) for n requests that need no hold, from this thread and a
+ * second one at once (each clone waits for its child's exec: two cores do twice the work);
+ * rc[i] is what spawn_launch returned. */
+void spawn_launch_many(const struct spawn_req *const *req, struct spawn_out *out, int *rc,
+                       size_t n);
+
 /* Resolves argv0 against PATH (from envp, else the default path) like execvp would.
  * Returns a malloc'd absolute path, or NULL with errno (ENOENT, EACCES). */
 char *spawn_resolve(const char *argv0, char *const *envp, const char *cwd);

@@ -60,6 +60,11 @@ void sup_finish_exit(struct proc *p);
 void sup_detach_monitors(struct proc *p);
 /* sup_spawn.c */
 void sup_spawn(struct proc *p);
+/* Between begin and run, starts are prepared and then launched together from two threads
+ * (starting everything); sup_batch_full says when to stop adding. */
+void sup_batch_begin(void);
+int sup_batch_full(void);
+void sup_batch_run(void);
 void sup_spawn_outcome(struct proc *p);
 void sup_close_spawn_pipe(struct proc *p);
 /* sup_order.c */

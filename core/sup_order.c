@@ -93,8 +93,14 @@ static void start_slice(void *arg)
 	(void)arg;
 	A.timer = NULL;
 	uint64_t t0 = loop_now_us();
+	sup_batch_begin();
 	while (A.next < A.n && !S.shutting_down) {
+		if (sup_batch_full()) {
+			sup_batch_run();
+			sup_batch_begin();
+		}
 		if (arg && loop_now_us() - t0 >= SUP_SLICE_US) {
+			sup_batch_run();
 			A.timer = loop_timer_add(0, 0, start_slice, &A);
 			return;
 		}
@@ -106,6 +112,7 @@ static void start_slice(void *arg)
 		    p->state == VIGIL_PROC_STOPPED && !p->removing)
 			sup_request_start(p);
 	}
+	sup_batch_run();
 	void (*done)(void) = S.shutting_down ? NULL : A.done;
 	free(A.order);
 	memset(&A, 0, sizeof A);

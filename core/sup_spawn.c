@@ -65,17 +65,56 @@ void sup_detach_monitors(struct proc *p)
 	launch_detach(S.plugins, &info);
 }
 
-void sup_spawn(struct proc *p)
+/* A start being prepared or launched: what the child needs lives here until it has exec'd. */
+struct prep {
+	struct proc *p;
+	struct spawn_req req;
+	gid_t groups[256];
+	char **env;
+	char *path;
+	char err[256];
+	int hold[2];
+};
+
+/* While starting everything (sup_batch_begin..sup_batch_run), starts that need no hold are
+ * prepared here and launched together, from two threads (spawn_launch_many). */
+#define BATCH_MAX 16
+static struct {
+	int on;
+	size_t n;
+	struct prep items[BATCH_MAX];
+} B;
+
+static void prep_free(struct prep *x)
+{
+	free(x->path);
+	util_strv_free(x->env);
+	x->path = NULL;
+	x->env = NULL;
+}
+
+static void spawn_failed(struct prep *x)
+{
+	struct proc *p = x->p;
+	prep_free(x);
+	p->spawn_failed = 1;
+	p->last_reason = "spawn-failed";
+	p->runtime_ms = 0;
+	if (x->err[0])
+		proc_set_text(&p->spawn_error, x->err); /* else sup_open_capture said why */
+	log_warn("%s: %s", p->name, p->spawn_error ? p->spawn_error : "cannot start");
+	sup_step(p, FE_SPAWN_FAILED);
+}
+
+/* Everything up to the clone. 0, or -1 when the start failed (spawn_failed() done). */
+static int spawn_prepare(struct proc *p, struct prep *x)
 {
 	const struct conf_program *g = p->prog;
-	struct spawn_req req;
-	memset(&req, 0, sizeof req);
-	req.argv = g->argv;
-	req.stdout_fd = req.stderr_fd = SPAWN_FD_NULL;
-	gid_t groups[256];
-	char **env = NULL;
-	char *path = NULL;
-	char err[256] = "";
+	memset(x, 0, sizeof *x);
+	x->p = p;
+	x->hold[0] = x->hold[1] = -1;
+	x->req.argv = g->argv;
+	x->req.stdout_fd = x->req.stderr_fd = SPAWN_FD_NULL;
 
 	proc_set_text(&p->spawn_error, NULL);
 	p->spawn_failed = 0;
@@ -89,74 +128,83 @@ void sup_spawn(struct proc *p)
 	if (g->stdout_mode == OUT_LOG) {
 		if (sup_open_capture(p, &p->out, "out") < 0)
 			goto fail;
-		req.stdout_fd = p->out.wfd;
+		x->req.stdout_fd = p->out.wfd;
 	} else if (g->stdout_mode == OUT_INHERIT) {
-		req.stdout_fd = SPAWN_FD_INHERIT;
+		x->req.stdout_fd = SPAWN_FD_INHERIT;
 	}
 	if (g->stderr_mode == OUT_LOG) {
 		if (sup_open_capture(p, &p->err, "err") < 0)
 			goto fail;
-		req.stderr_fd = p->err.wfd;
+		x->req.stderr_fd = p->err.wfd;
 	} else if (g->stderr_mode == OUT_STDOUT) {
-		req.stderr_fd = req.stdout_fd;
+		x->req.stderr_fd = x->req.stdout_fd;
 	} else if (g->stderr_mode == OUT_INHERIT) {
-		req.stderr_fd = SPAWN_FD_INHERIT;
+		x->req.stderr_fd = SPAWN_FD_INHERIT;
 	}
 
-	if (launch_prepare(g, S.conf->security.no_new_privs, &req, groups, err, sizeof err) < 0)
+	if (launch_prepare(g, S.conf->security.no_new_privs, &x->req, x->groups, x->err,
+	                   sizeof x->err) < 0)
 		goto fail;
-	env = proc_build_env(p, environ);
-	path = spawn_resolve(g->argv[0], env, g->directory);
-	if (!path) {
-		snprintf(err, sizeof err, "exec %s: %s", g->argv[0],
+	x->env = proc_build_env(p, environ);
+	x->path = spawn_resolve(g->argv[0], x->env, g->directory);
+	if (!x->path) {
+		snprintf(x->err, sizeof x->err, "exec %s: %s", g->argv[0],
 		         errno == ENOENT && !strchr(g->argv[0], '/') ? "command not found in PATH"
 		                                                      : strerror(errno));
 		goto fail;
 	}
 	/* Checked at every start: the file may have been replaced since the config was read. */
-	if (!sandbox_command_ok(&S.conf->security, path, err, sizeof err))
+	if (!sandbox_command_ok(&S.conf->security, x->path, x->err, sizeof x->err))
 		goto fail;
-	req.path = path;
-	env = probe_child_env(p, env, req.set_ids ? req.uid : S.euid);
-	req.envp = env;
+	x->req.path = x->path;
+	x->env = probe_child_env(p, x->env, x->req.set_ids ? x->req.uid : S.euid);
+	x->req.envp = x->env;
+	x->req.hold_fd = x->req.hold_wfd = -1;
+	if (launch_need_hold(S.plugins) && pipe2(x->hold, O_CLOEXEC) == 0) {
+		x->req.hold_fd = x->hold[0];
+		x->req.hold_wfd = x->hold[1];
+	}
+	return 0;
+fail:
+	spawn_failed(x);
+	return -1;
+}
 
-	int hold[2] = {-1, -1};
-	if (launch_need_hold(S.plugins) && pipe2(hold, O_CLOEXEC) == 0) {
-		req.hold_fd = hold[0];
-		req.hold_wfd = hold[1];
-	}
-	struct spawn_out o;
-	int r = spawn_launch(&req, 1, &o);
-	if (hold[0] >= 0)
-		close(hold[0]);
+/* Everything after the clone (r and o as spawn_launch gave them). */
+static void spawn_finish(struct prep *x, int r, const struct spawn_out *o)
+{
+	struct proc *p = x->p;
+	const struct conf_program *g = p->prog;
+	if (x->hold[0] >= 0)
+		close(x->hold[0]);
 	if (r < 0) {
-		if (hold[1] >= 0)
-			close(hold[1]);
-		snprintf(err, sizeof err, "fork: %s", strerror(-r));
-		goto fail;
+		if (x->hold[1] >= 0)
+			close(x->hold[1]);
+		snprintf(x->err, sizeof x->err, "fork: %s", strerror(-r));
+		spawn_failed(x);
+		return;
 	}
-	p->pid = o.pid;
-	p->spawn_fd = o.errfd;
-	p->pid_ticks = o.start_ticks;
-	p->pid_ino = o.pid_ino;
+	p->pid = o->pid;
+	p->spawn_fd = o->errfd;
+	p->pid_ticks = o->start_ticks;
+	p->pid_ino = o->pid_ino;
 	p->pgid = p->pid;
 	p->last_pid = p->pid;
 	sup_pid_put(p);
-	if (hold[1] >= 0) {
+	if (x->hold[1] >= 0) {
 		/* The child waits before exec until every monitor has placed it; one that
 		 * cannot fails the start (the child is killed and the reap says why). */
 		struct vigil_proc_info info;
 		proc_fill_info(p, &info);
-		if (launch_attach(S.plugins, &info, p->pid, hold[1], err, sizeof err) < 0) {
+		if (launch_attach(S.plugins, &info, p->pid, x->hold[1], x->err, sizeof x->err) < 0) {
 			/* The child was killed before exec: nothing may report this start as
 			 * exec'd; the reap finishes it as spawn-failed. */
 			p->spawn_failed = 1;
-			proc_set_text(&p->spawn_error, err);
+			proc_set_text(&p->spawn_error, x->err);
 			sup_close_spawn_pipe(p);
-			log_warn("%s: %s", p->name, err);
+			log_warn("%s: %s", p->name, x->err);
 			sup_arm_timer(p, g->start_timeout_ms);
-			free(path);
-			util_strv_free(env);
+			prep_free(x);
 			return;
 		}
 	}
@@ -169,22 +217,53 @@ void sup_spawn(struct proc *p)
 	if (g->limit_runtime_ms > 0)
 		p->runtime_timer =
 			loop_timer_add((uint64_t)g->limit_runtime_ms, 0, on_runtime_limit, p);
-	free(path);
-	util_strv_free(env);
+	prep_free(x);
 	sup_store_put(p);
 	if (p->spawn_fd < 0)
-		exec_known(p, o.exec_failed ? 0 : 1, o.msg);
-	return;
-fail:
-	free(path);
-	util_strv_free(env);
-	p->spawn_failed = 1;
-	p->last_reason = "spawn-failed";
-	p->runtime_ms = 0;
-	if (err[0])
-		proc_set_text(&p->spawn_error, err); /* else sup_open_capture said why */
-	log_warn("%s: %s", p->name, p->spawn_error ? p->spawn_error : "cannot start");
-	sup_step(p, FE_SPAWN_FAILED);
+		exec_known(p, o->exec_failed ? 0 : 1, o->msg);
+}
+
+void sup_spawn(struct proc *p)
+{
+	if (B.on && B.n < BATCH_MAX && !launch_need_hold(S.plugins)) {
+		if (spawn_prepare(p, &B.items[B.n]) == 0)
+			B.n++;
+		return;
+	}
+	struct prep x;
+	if (spawn_prepare(p, &x) < 0)
+		return;
+	struct spawn_out o;
+	int r = spawn_launch(&x.req, 1, &o);
+	spawn_finish(&x, r, &o);
+}
+
+void sup_batch_begin(void)
+{
+	B.on = 1;
+}
+
+int sup_batch_full(void)
+{
+	return B.n >= BATCH_MAX;
+}
+
+void sup_batch_run(void)
+{
+	const struct spawn_req *req[BATCH_MAX] = {0};
+	struct spawn_out out[BATCH_MAX];
+	int rc[BATCH_MAX] = {0};
+	size_t n = B.n;
+	B.on = 0;
+	B.n = 0;
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++)
+		req[i] = &B.items[i].req;
+	spawn_launch_many(req, out, rc, n);
+	/* Finishing may start more (an instance that waited for these): not batched. */
+	for (size_t i = 0; i < n; i++)
+		spawn_finish(&B.items[i], rc[i], &out[i]);
 }
 
 /* limit_runtime: the run is over its time; on_limit says what that means. */
