@@ -233,10 +233,12 @@ static uint64_t boot_ns(void)
 
 static int launch(const struct spawn_req *req, int sync, struct spawn_out *out, char *stack_top);
 
+/* The loop thread's: it launches one child at a time. */
+static char loop_stack[CHILD_STACK] __attribute__((aligned(16)));
+
 int spawn_launch(const struct spawn_req *req, int sync, struct spawn_out *out)
 {
-	static char stack[CHILD_STACK] __attribute__((aligned(16)));
-	return launch(req, sync, out, stack + sizeof stack);
+	return launch(req, sync, out, loop_stack + sizeof loop_stack);
 }
 
 /* spawn_launch_many's second thread, started at its first use and kept (blocked signals,
@@ -283,7 +285,6 @@ static void *helper_main(void *arg)
 void spawn_launch_many(const struct spawn_req *const *req, struct spawn_out *out, int *rc,
                        size_t n)
 {
-	static char stack[CHILD_STACK] __attribute__((aligned(16)));
 	pthread_t t;
 #if defined(__SANITIZE_ADDRESS__)
 	M.started = -1; /* launch() forks there: one thread at a time */
@@ -306,7 +307,7 @@ void spawn_launch_many(const struct spawn_req *const *req, struct spawn_out *out
 		pthread_cond_signal(&M.go);
 		pthread_mutex_unlock(&M.mu);
 	}
-	take_items(stack + sizeof stack);
+	take_items(loop_stack + sizeof loop_stack);
 	if (helped) {
 		pthread_mutex_lock(&M.mu);
 		while (M.busy)
