@@ -32,19 +32,6 @@ void log_set_level(enum vigil_log_level level)
 	log_level = level;
 }
 
-enum vigil_log_level log_get_level(void)
-{
-	return log_level;
-}
-
-int log_parse_level(const char *s)
-{
-	for (int i = 0; i < 4; i++)
-		if (strcmp(s, level_names[i]) == 0)
-			return i;
-	return -1;
-}
-
 void log_vmsg(enum vigil_log_level level, const char *who, const char *fmt, va_list ap)
 {
 	if (level < log_level)

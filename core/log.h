@@ -10,8 +10,6 @@
 /* Opens path for appending (NULL = stderr). 0 or -errno. */
 int log_open(const char *path);
 void log_set_level(enum vigil_log_level level);
-enum vigil_log_level log_get_level(void);
-int log_parse_level(const char *s); /* -1 when unknown */
 
 /* "2026-11-27T03:04:05.123Z info  [who] message". Any thread. */
 void log_msg(enum vigil_log_level level, const char *who, const char *fmt, ...) VIGIL_PRINTF(3, 4);

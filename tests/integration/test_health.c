@@ -11,17 +11,6 @@
 
 #define config(...) vd_config(__VA_ARGS__)
 
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-static long long jint(json_t *o, const char *key)
-{
-	return (long long)json_integer_value(json_object_get(o, key));
-}
-
 static double jnum(json_t *o, const char *key)
 {
 	return json_number_value(json_object_get(o, key));
@@ -34,7 +23,7 @@ static json_t *wait_alert(struct vd *vd, const char *subject, const char *id, in
 	for (;;) {
 		long long left = deadline - vd_now_ms();
 		json_t *ev = vd_wait_event(vd, "alert.raised", subject, left > 0 ? (int)left : 0);
-		if (!ev || strcmp(jstr(ev, "alert"), id) == 0)
+		if (!ev || strcmp(vd_jstr(ev, "alert"), id) == 0)
 			return ev;
 		json_decref(ev);
 	}
@@ -58,22 +47,22 @@ START_TEST(leak_is_flagged_before_the_limit)
 	                     vd_victim()));
 	json_t *leak = wait_alert(&vd, "leaky", "memory-leak", 20000);
 	ck_assert_msg(leak != NULL, "no memory-leak alert within 20 s");
-	ck_assert_msg(strstr(jstr(leak, "message"), "limit_memory"), "message: %s",
-	              jstr(leak, "message"));
+	ck_assert_msg(strstr(vd_jstr(leak, "message"), "limit_memory"), "message: %s",
+	              vd_jstr(leak, "message"));
 	/* Less than leak_horizon (10m) from the limit: critical. */
-	ck_assert_str_eq(jstr(leak, "severity"), "critical");
+	ck_assert_str_eq(vd_jstr(leak, "severity"), "critical");
 
 	json_t *v = expect(&vd, "limit.violated", "leaky", 20000);
-	ck_assert_int_lt(jint(leak, "seq"), jint(v, "seq"));
-	ck_assert_str_eq(jstr(v, "limit"), "memory");
-	ck_assert_str_eq(jstr(v, "action"), "restart");
+	ck_assert_int_lt(vd_jint(leak, "seq"), vd_jint(v, "seq"));
+	ck_assert_str_eq(vd_jstr(v, "limit"), "memory");
+	ck_assert_str_eq(vd_jstr(v, "action"), "restart");
 	ck_assert_double_eq(jnum(v, "max"), 160 * MB);
 	ck_assert_double_gt(jnum(v, "value"), 160 * MB);
 
 	/* Before the violation, the score already showed the leak. */
 	json_t *h, *before = NULL;
 	while (!before && (h = vd_wait_event(&vd, "health.changed", "leaky", 0))) {
-		if (jint(h, "seq") < jint(v, "seq") && jint(h, "score") < 100)
+		if (vd_jint(h, "seq") < vd_jint(v, "seq") && vd_jint(h, "score") < 100)
 			before = h;
 		else
 			json_decref(h);
@@ -82,12 +71,12 @@ START_TEST(leak_is_flagged_before_the_limit)
 	/* The time-to-exhaustion estimate: at 20 MiB/s, 160 MiB is never 15 s away. (Checked
 	 * when the event stream carries the field.) */
 	if (json_object_get(before, "memory_exhaustion_ms")) {
-		ck_assert_int_gt(jint(before, "memory_exhaustion_ms"), 0);
-		ck_assert_int_le(jint(before, "memory_exhaustion_ms"), 15000);
+		ck_assert_int_gt(vd_jint(before, "memory_exhaustion_ms"), 0);
+		ck_assert_int_le(vd_jint(before, "memory_exhaustion_ms"), 15000);
 		ck_assert_double_gt(jnum(before, "memory_penalty"), 0);
 	}
-	ck_assert_msg(strstr(jstr(leak, "message"), "reached in about"), "message: %s",
-	              jstr(leak, "message"));
+	ck_assert_msg(strstr(vd_jstr(leak, "message"), "reached in about"), "message: %s",
+	              vd_jstr(leak, "message"));
 
 	/* Restarted: a new process starts over. */
 	json_decref(expect(&vd, "process.exited", "leaky", 10000));
@@ -111,27 +100,27 @@ START_TEST(hogs_are_restarted_or_stopped)
 	                     "[program.calm]\ncommand = %s sleep\n",
 	                     vd_victim(), vd_victim(), vd_victim()));
 	json_t *h = expect(&vd, "health.changed", "calm", 10000);
-	ck_assert_int_eq(jint(h, "score"), 100);
-	ck_assert_str_eq(jstr(h, "level"), "healthy");
+	ck_assert_int_eq(vd_jint(h, "score"), 100);
+	ck_assert_str_eq(vd_jstr(h, "level"), "healthy");
 	json_decref(h);
 
 	json_t *run = expect(&vd, "process.running", "hog", 10000);
-	long long pid = jint(run, "pid");
+	long long pid = vd_jint(run, "pid");
 	json_decref(run);
 	json_t *v = expect(&vd, "limit.violated", "hog", 10000);
-	ck_assert_str_eq(jstr(v, "limit"), "memory");
-	ck_assert_str_eq(jstr(v, "action"), "restart");
-	ck_assert_int_eq(jint(v, "count"), 1);
+	ck_assert_str_eq(vd_jstr(v, "limit"), "memory");
+	ck_assert_str_eq(vd_jstr(v, "action"), "restart");
+	ck_assert_int_eq(vd_jint(v, "count"), 1);
 	ck_assert_double_gt(jnum(v, "value"), 50 * MB);
 	json_decref(v);
 	json_decref(expect(&vd, "process.exited", "hog", 10000));
 	run = expect(&vd, "process.running", "hog", 10000);
-	ck_assert_int_ne(jint(run, "pid"), pid);
+	ck_assert_int_ne(vd_jint(run, "pid"), pid);
 	json_decref(run);
 
 	json_decref(expect(&vd, "process.running", "stopme", 10000));
 	v = expect(&vd, "limit.violated", "stopme", 10000);
-	ck_assert_str_eq(jstr(v, "action"), "stop");
+	ck_assert_str_eq(vd_jstr(v, "action"), "stop");
 	json_decref(v);
 	json_decref(expect(&vd, "process.exited", "stopme", 10000));
 	/* Stopped for good: it stays down. */

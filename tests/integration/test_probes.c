@@ -19,17 +19,6 @@
 
 #define config(...) vd_config(__VA_ARGS__)
 
-static long long jint(json_t *o, const char *key)
-{
-	return (long long)json_integer_value(json_object_get(o, key));
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
 /* A TCP port nobody listens on right now (the kernel's pick). */
 static int free_port(void)
 {
@@ -50,8 +39,8 @@ static json_t *expect(struct vd *vd, const char *type, const char *subject, cons
 	json_t *ev = vd_wait_event(vd, type, subject, timeout_ms);
 	ck_assert_msg(ev != NULL, "no %s for %s within %d ms", type, subject, timeout_ms);
 	if (key)
-		ck_assert_msg(strcmp(jstr(ev, key), value) == 0, "%s of %s: %s is '%s', not '%s'",
-		              type, subject, key, jstr(ev, key), value);
+		ck_assert_msg(strcmp(vd_jstr(ev, key), value) == 0, "%s of %s: %s is '%s', not '%s'",
+		              type, subject, key, vd_jstr(ev, key), value);
 	return ev;
 }
 
@@ -171,13 +160,13 @@ START_TEST(notify_readiness_gates_a_dependent)
 	                     "[program.kid]\ncommand = %s notify-child\nready = notify\n",
 	                     vd_victim(), vd_victim(), vd_victim()));
 	json_t *ready = expect(&vd, "process.ready", "db", "how", "notify", 10000);
-	ck_assert_int_ge(jint(ready, "ready_ms"), 250);
-	long long ready_seq = jint(ready, "seq");
+	ck_assert_int_ge(vd_jint(ready, "ready_ms"), 250);
+	long long ready_seq = vd_jint(ready, "seq");
 	json_decref(ready);
 	json_t *start = expect(&vd, "process.starting", "web", NULL, NULL, 10000);
-	ck_assert_msg(jint(start, "seq") > ready_seq,
+	ck_assert_msg(vd_jint(start, "seq") > ready_seq,
 	              "the dependent started (seq %lld) before db was ready (seq %lld)",
-	              jint(start, "seq"), ready_seq);
+	              vd_jint(start, "seq"), ready_seq);
 	json_decref(start);
 	expect_free(&vd, "process.ready", "web", "how", "none", 10000);
 	/* READY=1 from a child of the main process (same session) counts too */
@@ -250,7 +239,7 @@ START_TEST(notify_never_ready_fails_at_start_timeout)
 	                     "start_timeout = 500ms\nrestart = never\n",
 	                     vd_victim()));
 	json_t *ev = expect(&vd, "process.exited", "mute", "reason", "start-timeout", 10000);
-	ck_assert_int_ge(jint(ev, "runtime_ms"), 450);
+	ck_assert_int_ge(vd_jint(ev, "runtime_ms"), 450);
 	json_decref(ev);
 	ck_assert_str_eq(vd_state(&vd, "mute"), "stopped");
 	ck_assert_int_eq(vd_stop(&vd), 0);
@@ -301,18 +290,18 @@ START_TEST(watchdog_timeout_restarts)
 	                     "watchdog = 1s\n",
 	                     vd_victim()));
 	json_t *ev = expect(&vd, "process.ready", "wd", "how", "notify", 10000);
-	long long pid1 = jint(ev, "pid");
+	long long pid1 = vd_jint(ev, "pid");
 	json_decref(ev);
 	/* pings keep it alive beyond the watchdog period */
 	ck_assert_ptr_null(vd_wait_event(&vd, "alert.raised", "wd", 2500));
 	ck_assert_int_eq(vd_ctl(&vd, NULL, "signal", "USR1", "wd", (char *)NULL), 0);
 	ev = expect(&vd, "alert.raised", "wd", "alert", "watchdog", 5000);
-	ck_assert_str_eq(jstr(ev, "severity"), "critical");
-	ck_assert_ptr_nonnull(strstr(jstr(ev, "message"), "WATCHDOG=1"));
+	ck_assert_str_eq(vd_jstr(ev, "severity"), "critical");
+	ck_assert_ptr_nonnull(strstr(vd_jstr(ev, "message"), "WATCHDOG=1"));
 	json_decref(ev);
 	expect_free(&vd, "process.stopping", "wd", "reason", "watchdog", 5000);
 	ev = expect(&vd, "process.ready", "wd", "how", "notify", 10000);
-	ck_assert_int_ne(jint(ev, "pid"), pid1);
+	ck_assert_int_ne(vd_jint(ev, "pid"), pid1);
 	json_decref(ev);
 	/* the new run pings again */
 	expect_free(&vd, "alert.cleared", "wd", "alert", "watchdog", 5000);
@@ -333,10 +322,10 @@ START_TEST(tcp_and_http_readiness)
 	                     "restart = never\n",
 	                     vd_victim(), p1, p1, vd_victim(), p2, p2, vd_victim(), p3, p3));
 	json_t *ev = expect(&vd, "process.ready", "t", "how", "tcp", 10000);
-	ck_assert_int_ge(jint(ev, "ready_ms"), 250);
+	ck_assert_int_ge(vd_jint(ev, "ready_ms"), 250);
 	json_decref(ev);
 	ev = expect(&vd, "process.ready", "h", "how", "http", 10000);
-	ck_assert_int_ge(jint(ev, "ready_ms"), 250);
+	ck_assert_int_ge(vd_jint(ev, "ready_ms"), 250);
 	json_decref(ev);
 	/* 5xx is not ready: the start fails at start_timeout */
 	expect_free(&vd, "process.exited", "err", "reason", "start-timeout", 10000);
@@ -377,20 +366,20 @@ START_TEST(liveness_failures_restart_after_n)
 	                     "health_timeout = 500ms\nhealth_failures = 2\n",
 	                     vd_victim(), port, port, port));
 	json_t *ev = expect(&vd, "process.ready", "svc", "how", "tcp", 10000);
-	long long pid1 = jint(ev, "pid");
+	long long pid1 = vd_jint(ev, "pid");
 	json_decref(ev);
 	/* passing checks raise nothing */
 	ck_assert_ptr_null(vd_wait_event(&vd, "alert.raised", "svc", 700));
 	ck_assert_int_eq(vd_ctl(&vd, NULL, "signal", "USR1", "svc", (char *)NULL), 0);
 	ev = expect(&vd, "alert.raised", "svc", "alert", "unhealthy", 5000);
-	ck_assert_str_eq(jstr(ev, "severity"), "critical");
-	ck_assert_msg(strstr(jstr(ev, "message"), "2 health checks failed") &&
-	                  strstr(jstr(ev, "message"), "Connection refused"),
-	              "message: %s", jstr(ev, "message"));
+	ck_assert_str_eq(vd_jstr(ev, "severity"), "critical");
+	ck_assert_msg(strstr(vd_jstr(ev, "message"), "2 health checks failed") &&
+	                  strstr(vd_jstr(ev, "message"), "Connection refused"),
+	              "message: %s", vd_jstr(ev, "message"));
 	json_decref(ev);
 	expect_free(&vd, "process.stopping", "svc", "reason", "unhealthy", 5000);
 	ev = expect(&vd, "process.ready", "svc", NULL, NULL, 10000);
-	ck_assert_int_ne(jint(ev, "pid"), pid1);
+	ck_assert_int_ne(vd_jint(ev, "pid"), pid1);
 	json_decref(ev);
 	expect_free(&vd, "alert.cleared", "svc", "alert", "unhealthy", 5000);
 	ck_assert_int_eq(vd_stop(&vd), 0);
@@ -406,11 +395,11 @@ START_TEST(on_unhealthy_alert_only_raises)
 	                     "health_failures = 2\non_unhealthy = alert\n",
 	                     vd_victim(), port, port, port));
 	json_t *ev = expect(&vd, "process.ready", "svc", NULL, NULL, 10000);
-	int pid = (int)jint(ev, "pid");
+	int pid = (int)vd_jint(ev, "pid");
 	json_decref(ev);
 	ck_assert_int_eq(vd_ctl(&vd, NULL, "signal", "USR1", "svc", (char *)NULL), 0);
 	ev = expect(&vd, "alert.raised", "svc", "alert", "unhealthy", 5000);
-	ck_assert_ptr_nonnull(strstr(jstr(ev, "message"), "GET http://127.0.0.1:"));
+	ck_assert_ptr_nonnull(strstr(vd_jstr(ev, "message"), "GET http://127.0.0.1:"));
 	json_decref(ev);
 	/* raised once, not again for every failure after the second */
 	ck_assert_ptr_null(vd_wait_event(&vd, "alert.raised", "svc", 800));
@@ -434,8 +423,8 @@ START_TEST(exec_health_check_timeout_stops)
 	                     vd_victim(), vd_victim()));
 	expect_free(&vd, "process.ready", "svc", NULL, NULL, 10000);
 	json_t *ev = expect(&vd, "alert.raised", "svc", "alert", "unhealthy", 5000);
-	ck_assert_msg(strstr(jstr(ev, "message"), "timed out after 200 ms"), "message: %s",
-	              jstr(ev, "message"));
+	ck_assert_msg(strstr(vd_jstr(ev, "message"), "timed out after 200 ms"), "message: %s",
+	              vd_jstr(ev, "message"));
 	json_decref(ev);
 	expect_free(&vd, "process.stopping", "svc", "reason", "unhealthy", 5000);
 	expect_free(&vd, "process.exited", "svc", NULL, NULL, 5000);
@@ -541,7 +530,7 @@ START_TEST(http_check_module_missing_is_a_config_error)
 	                              "health_check = http://127.0.0.1:%d/health\n",
 	                              vd_victim(), vd_victim(), port));
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "reload", (char *)NULL), 100);
-	const char *msg = jstr(json_object_get(doc, "error"), "message");
+	const char *msg = vd_jstr(json_object_get(doc, "error"), "message");
 	ck_assert_msg(strstr(msg, "[program.h] health_check = http://") &&
 	                  strstr(msg, "http_check.so: cannot load:"),
 	              "reload error: %s", msg);

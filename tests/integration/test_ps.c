@@ -10,11 +10,6 @@
 
 #define config(...) vd_config(__VA_ARGS__)
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -28,7 +23,7 @@ static char *rows_of(json_t *doc)
 	char **items = calloc(n + 1, sizeof *items);
 	json_array_foreach(list, i, e) {
 		char buf[256];
-		snprintf(buf, sizeof buf, "%s:%s", jstr(e, "kind"), jstr(e, "name"));
+		snprintf(buf, sizeof buf, "%s:%s", vd_jstr(e, "kind"), vd_jstr(e, "name"));
 		items[i] = strdup(buf);
 	}
 	qsort(items, n, sizeof *items, cmp_str);
@@ -63,7 +58,7 @@ static json_t *ps_entry(struct vd *vd, const char *name, const char *a1, const c
 	size_t i;
 	ck_assert_int_eq(vd_ctl(vd, &doc, "ps", a1, a2, (char *)NULL), 0);
 	json_array_foreach(json_object_get(doc, "entries"), i, e) {
-		if (!found && strcmp(jstr(e, "name"), name) == 0)
+		if (!found && strcmp(vd_jstr(e, "name"), name) == 0)
 			found = json_incref(e);
 	}
 	json_decref(doc);
@@ -115,7 +110,7 @@ START_TEST(ps_filters_on_a_seeded_history)
 	json_decref(ev);
 	ck_assert_int_eq(vd_ctl(&vd, NULL, "signal", "KILL", "killme", NULL), 0);
 	ck_assert_ptr_nonnull(ev = vd_wait_event(&vd, "process.exited", "killme", 10000));
-	ck_assert_str_eq(jstr(ev, "reason"), "killed");
+	ck_assert_str_eq(vd_jstr(ev, "reason"), "killed");
 	json_decref(ev);
 
 	/* phase A: three tasks that end: succeeded, failed (2), timeout */
@@ -135,10 +130,10 @@ START_TEST(ps_filters_on_a_seeded_history)
 	run_task(&vd, "b3", "deploy", "normal", "default", 1, "exit", "0");
 	run_task(&vd, "b4", "lint", "normal", "p", 0, "exit", "0");
 	json_t *b4 = ps_entry(&vd, "b4", "--kind", "task");
-	ck_assert_int_eq(vd_ctl(&vd, NULL, "cancel", jstr(b4, "id"), NULL), 0);
+	ck_assert_int_eq(vd_ctl(&vd, NULL, "cancel", vd_jstr(b4, "id"), NULL), 0);
 	json_decref(b4);
 	json_t *b1 = ps_entry(&vd, "b1", "--kind", "task");
-	ck_assert_str_eq(jstr(b1, "state"), "running");
+	ck_assert_str_eq(vd_jstr(b1, "state"), "running");
 	json_decref(b1);
 
 	/* live: what vigild runs and holds */
@@ -182,7 +177,7 @@ START_TEST(ps_filters_on_a_seeded_history)
 	/* the live web line carries the id of its open run */
 	json_t *w = ps_entry(&vd, "web", "--history", NULL);
 	ck_assert(json_is_true(json_object_get(w, "live")));
-	ck_assert_ptr_nonnull(jstr(w, "id"));
+	ck_assert_ptr_nonnull(vd_jstr(w, "id"));
 	json_decref(w);
 
 	/* bad filters are usage errors */
@@ -212,8 +207,8 @@ START_TEST(ps_filters_on_a_seeded_history)
 	                                       {"b4", "cancelled"}};
 	for (size_t i = 0; i < sizeof final / sizeof final[0]; i++) {
 		json_t *e = ps_entry(&vd, final[i][0], "--kind=task", "--history");
-		ck_assert_msg(e && !strcmp(jstr(e, "state"), final[i][1]), "%s is %s, expected %s",
-		              final[i][0], e ? jstr(e, "state") : "missing", final[i][1]);
+		ck_assert_msg(e && !strcmp(vd_jstr(e, "state"), final[i][1]), "%s is %s, expected %s",
+		              final[i][0], e ? vd_jstr(e, "state") : "missing", final[i][1]);
 		ck_assert(json_is_false(json_object_get(e, "live")));
 		json_decref(e);
 	}

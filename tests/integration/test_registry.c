@@ -13,57 +13,13 @@
 
 #define config(...) vd_config(__VA_ARGS__)
 
-static int json_int(json_t *o, const char *key)
-{
-	return (int)json_integer_value(json_object_get(o, key));
-}
-
-/* name -> pid of every instance, from one status call. */
-static int status_pids(struct vd *vd, int *pids, int max, const char *state, const char *target)
-{
-	json_t *doc = NULL;
-	ck_assert_int_eq(vd_ctl(vd, &doc, "status", target, (char *)NULL), 0);
-	json_t *list = json_object_get(doc, "processes"), *p;
-	size_t i;
-	int n = 0;
-	json_array_foreach(list, i, p) {
-		const char *st = json_string_value(json_object_get(p, "state"));
-		if (state && strcmp(st, state) != 0)
-			continue;
-		if (n < max)
-			pids[n] = json_int(p, "pid");
-		n++;
-	}
-	json_decref(doc);
-	return n;
-}
-
-static int contains(const int *v, int n, int x)
-{
-	for (int i = 0; i < n; i++)
-		if (v[i] == x)
-			return 1;
-	return 0;
-}
-
-static void wait_ready(struct vd *vd, const char *program, int n)
-{
-	for (int i = 0; i < n; i++) {
-		char name[64];
-		snprintf(name, sizeof name, "%s.%d", program, i);
-		json_t *ev = vd_wait_event(vd, "process.ready", n > 1 ? name : program, 20000);
-		ck_assert_msg(ev != NULL, "%s never became ready", name);
-		json_decref(ev);
-	}
-}
-
 START_TEST(kill9_then_adopt)
 {
 	struct vd vd;
 	vd_start(&vd, config("[program.s]\ncommand = %s sleep\nnumprocs = 20\n", vd_victim()));
-	wait_ready(&vd, "s", 20);
+	vd_wait_ready(&vd, "s", 20);
 	int before[20];
-	ck_assert_int_eq(status_pids(&vd, before, 20, "running", NULL), 20);
+	ck_assert_int_eq(vd_status_pids(&vd, before, 20, "running", NULL), 20);
 
 	vd_kill9(&vd);
 	for (int i = 0; i < 20; i++)
@@ -75,16 +31,16 @@ START_TEST(kill9_then_adopt)
 		snprintf(name, sizeof name, "s.%d", i);
 		json_t *ev = vd_wait_event(&vd, "process.adopted", name, 2000);
 		ck_assert_msg(ev != NULL, "%s was not adopted", name);
-		ck_assert(contains(before, 20, json_int(ev, "pid")));
+		ck_assert(vd_contains(before, 20, vd_jint(ev, "pid")));
 		json_decref(ev);
 	}
 	ck_assert_int_le(vd_now_ms() - t0, 4000);
 	int after[20];
-	ck_assert_int_eq(status_pids(&vd, after, 20, "adopted", NULL), 20);
+	ck_assert_int_eq(vd_status_pids(&vd, after, 20, "adopted", NULL), 20);
 	for (int i = 0; i < 20; i++)
-		ck_assert(contains(before, 20, after[i]));
+		ck_assert(vd_contains(before, 20, after[i]));
 	/* exactly 20 live instances: nothing was started next to the adopted ones */
-	ck_assert_int_eq(status_pids(&vd, after, 20, NULL, NULL), 20);
+	ck_assert_int_eq(vd_status_pids(&vd, after, 20, NULL, NULL), 20);
 
 	/* an adopted process can be stopped, and its exit is recorded with an unknown status */
 	ck_assert_int_eq(vd_ctl(&vd, NULL, "stop", "s.3", (char *)NULL), 0);
@@ -116,9 +72,9 @@ START_TEST(kill9_then_orphans_kill)
 	struct vd vd;
 	vd_start(&vd, config("orphans = kill\n[program.s]\ncommand = %s sleep\nnumprocs = 5\n",
 	                     vd_victim()));
-	wait_ready(&vd, "s", 5);
+	vd_wait_ready(&vd, "s", 5);
 	int before[5];
-	ck_assert_int_eq(status_pids(&vd, before, 5, "running", NULL), 5);
+	ck_assert_int_eq(vd_status_pids(&vd, before, 5, "running", NULL), 5);
 	vd_kill9(&vd);
 	vd_relaunch(&vd);
 	for (int i = 0; i < 5; i++) {
@@ -126,13 +82,13 @@ START_TEST(kill9_then_orphans_kill)
 		snprintf(name, sizeof name, "s.%d", i);
 		json_t *ev = vd_wait_event(&vd, "process.ready", name, 10000);
 		ck_assert_ptr_nonnull(ev);
-		ck_assert(!contains(before, 5, json_int(ev, "pid")));
+		ck_assert(!vd_contains(before, 5, vd_jint(ev, "pid")));
 		json_decref(ev);
 	}
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(vd_wait_gone(before[i], 2000), 0);
 	int after[5];
-	ck_assert_int_eq(status_pids(&vd, after, 5, "running", NULL), 5);
+	ck_assert_int_eq(vd_status_pids(&vd, after, 5, "running", NULL), 5);
 	ck_assert_int_eq(vd_stop(&vd), 0);
 }
 END_TEST
@@ -141,7 +97,7 @@ START_TEST(dead_entries_are_lost)
 {
 	struct vd vd;
 	vd_start(&vd, config("[program.s]\ncommand = %s sleep\n", vd_victim()));
-	wait_ready(&vd, "s", 1);
+	vd_wait_ready(&vd, "s", 1);
 	int pid = vd_pid(&vd, "s");
 	vd_kill9(&vd);
 	kill(pid, SIGKILL); /* dies while no vigild watches */
@@ -150,11 +106,11 @@ START_TEST(dead_entries_are_lost)
 	json_t *ev = vd_wait_event(&vd, "process.exited", "s", 5000);
 	ck_assert_ptr_nonnull(ev);
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "reason")), "lost");
-	ck_assert_int_eq(json_int(ev, "pid"), pid);
+	ck_assert_int_eq(vd_jint(ev, "pid"), pid);
 	json_decref(ev);
 	ev = vd_wait_event(&vd, "process.ready", "s", 10000);
 	ck_assert_ptr_nonnull(ev);
-	ck_assert_int_ne(json_int(ev, "pid"), pid);
+	ck_assert_int_ne(vd_jint(ev, "pid"), pid);
 	json_decref(ev);
 	ck_assert_int_eq(vd_stop(&vd), 0);
 }
@@ -168,9 +124,9 @@ START_TEST(reexec_keeps_children)
 	                     "restart_policy = fast\n"
 	                     "[policy.backoff.fast]\ninitial = 0\nmax_restarts = 0\n",
 	                     vd_victim(), vd_victim()));
-	wait_ready(&vd, "steady", 7);
+	vd_wait_ready(&vd, "steady", 7);
 	int before[7];
-	ck_assert_int_eq(status_pids(&vd, before, 7, "running", "steady"), 7);
+	ck_assert_int_eq(vd_status_pids(&vd, before, 7, "running", "steady"), 7);
 	int pid = vd.pid;
 	vd_reexec(&vd);
 	ck_assert_int_eq(vd.pid, pid); /* exec keeps the pid: the children are still ours */
@@ -180,14 +136,14 @@ START_TEST(reexec_keeps_children)
 		snprintf(name, sizeof name, "flap.%d", i);
 		json_t *ev = vd_wait_event(&vd, "process.exited", name, 5000);
 		ck_assert_msg(ev != NULL, "no exit of %s after the reexec", name);
-		ck_assert_int_eq(json_int(ev, "exit_code"), 7);
+		ck_assert_int_eq(vd_jint(ev, "exit_code"), 7);
 		ck_assert(json_is_true(json_object_get(ev, "status_known")));
 		json_decref(ev);
 	}
 	int after[7];
-	ck_assert_int_eq(status_pids(&vd, after, 7, "running", "steady"), 7);
+	ck_assert_int_eq(vd_status_pids(&vd, after, 7, "running", "steady"), 7);
 	for (int i = 0; i < 7; i++)
-		ck_assert_msg(contains(before, 7, after[i]), "pid %d was not kept", after[i]);
+		ck_assert_msg(vd_contains(before, 7, after[i]), "pid %d was not kept", after[i]);
 	ck_assert_int_eq(kill(vd.pid, 0), 0);
 	ck_assert_int_eq(vd_stop(&vd), 0);
 }
@@ -201,9 +157,9 @@ START_TEST(reload_adds_removes_changes)
 	                     "[program.change]\ncommand = %s sleep\n"
 	                     "[program.drop]\ncommand = %s sleep\n",
 	                     v, v, v));
-	wait_ready(&vd, "keep", 1);
-	wait_ready(&vd, "change", 1);
-	wait_ready(&vd, "drop", 1);
+	vd_wait_ready(&vd, "keep", 1);
+	vd_wait_ready(&vd, "change", 1);
+	vd_wait_ready(&vd, "drop", 1);
 	int keep = vd_pid(&vd, "keep"), change = vd_pid(&vd, "change"), drop = vd_pid(&vd, "drop");
 
 	/* a broken file changes nothing */
@@ -223,13 +179,13 @@ START_TEST(reload_adds_removes_changes)
 	kill(vd.pid, SIGHUP);
 	ev = vd_wait_event(&vd, "config.reloaded", NULL, 5000);
 	ck_assert_ptr_nonnull(ev);
-	ck_assert_int_eq(json_int(ev, "added"), 1);
-	ck_assert_int_eq(json_int(ev, "removed"), 1);
-	ck_assert_int_eq(json_int(ev, "changed"), 1);
-	ck_assert_int_eq(json_int(ev, "unchanged"), 1);
+	ck_assert_int_eq(vd_jint(ev, "added"), 1);
+	ck_assert_int_eq(vd_jint(ev, "removed"), 1);
+	ck_assert_int_eq(vd_jint(ev, "changed"), 1);
+	ck_assert_int_eq(vd_jint(ev, "unchanged"), 1);
 	json_decref(ev);
-	wait_ready(&vd, "fresh", 1);
-	wait_ready(&vd, "change", 1);
+	vd_wait_ready(&vd, "fresh", 1);
+	vd_wait_ready(&vd, "change", 1);
 	ck_assert_int_eq(vd_wait_gone(drop, 5000), 0);
 	ck_assert_int_eq(vd_wait_gone(change, 5000), 0);
 	ck_assert_int_eq(vd_pid(&vd, "keep"), keep);

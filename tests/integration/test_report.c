@@ -14,12 +14,6 @@
 
 static char cfg[4096];
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
 /* `xmllint --noout --nonet --schema vigil-report-1.xsd FILE`: its exit status (0 = valid),
  * or 77 when xmllint is not installed. */
 static int xmllint(const char *file)
@@ -131,7 +125,7 @@ START_TEST(report_xml_and_json)
 	ck_assert_ptr_nonnull(doc);
 	ck_assert(json_is_object(json_object_get(doc, "supervisor")));
 	ck_assert_uint_eq(json_array_size(json_object_get(doc, "programs")), 1);
-	ck_assert_str_eq(jstr(json_array_get(json_object_get(doc, "programs"), 0), "command") +
+	ck_assert_str_eq(vd_jstr(json_array_get(json_object_get(doc, "programs"), 0), "command") +
 	                     strlen(vd_victim()),
 	                 " echo <a&b> 'q\"x' \"it's\"");
 	ck_assert(json_is_object(json_object_get(doc, "tasks")));
@@ -167,13 +161,13 @@ START_TEST(health_after_a_score)
 
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "health", "calm", NULL), 0);
 	ck_assert_ptr_nonnull(doc);
-	ck_assert_str_eq(jstr(doc, "name"), "calm");
+	ck_assert_str_eq(vd_jstr(doc, "name"), "calm");
 	ck_assert_msg(json_is_integer(json_object_get(doc, "score")), "score is not a number");
 	score = json_integer_value(json_object_get(doc, "score"));
 	ck_assert_int_ge(score, 0);
 	ck_assert_int_le(score, 100);
-	ck_assert_str_ne(jstr(doc, "level"), "");
-	ck_assert_str_ne(jstr(doc, "trend"), "");
+	ck_assert_str_ne(vd_jstr(doc, "level"), "");
+	ck_assert_str_ne(vd_jstr(doc, "trend"), "");
 	ck_assert(json_is_object(json_object_get(doc, "factors")));
 	ck_assert(json_is_array(json_object_get(doc, "alerts")));
 	v = json_object_get(doc, "violations");
@@ -232,7 +226,7 @@ START_TEST(report_module_missing)
 	json_decref(doc);
 	doc = NULL;
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "report", "--format", "xml", NULL), 1);
-	msg = jstr(json_object_get(doc, "error"), "message");
+	msg = vd_jstr(json_object_get(doc, "error"), "message");
 	ck_assert_msg(strstr(msg, dir) &&
 	                  strstr(msg, "/lib/vigil/modules/report_xml.so: cannot load:") &&
 	                  strstr(msg, "--format json"),

@@ -17,52 +17,6 @@
 
 #define config(...) vd_config(__VA_ARGS__)
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-static int jint(const json_t *o, const char *key)
-{
-	return (int)json_integer_value(json_object_get(o, key));
-}
-
-static int status_pids(struct vd *vd, int *pids, int max, const char *target)
-{
-	json_t *doc = NULL, *p;
-	size_t i;
-	int n = 0;
-	ck_assert_int_eq(vd_ctl(vd, &doc, "status", target, (char *)NULL), 0);
-	json_array_foreach(json_object_get(doc, "processes"), i, p) {
-		if (strcmp(jstr(p, "state"), "running") != 0)
-			continue;
-		if (n < max)
-			pids[n] = jint(p, "pid");
-		n++;
-	}
-	json_decref(doc);
-	return n;
-}
-
-static int contains(const int *v, int n, int x)
-{
-	for (int i = 0; i < n; i++)
-		if (v[i] == x)
-			return 1;
-	return 0;
-}
-
-static void wait_ready(struct vd *vd, const char *program, int n)
-{
-	for (int i = 0; i < n; i++) {
-		char name[64];
-		snprintf(name, sizeof name, "%s.%d", program, i);
-		json_t *ev = vd_wait_event(vd, "process.ready", n > 1 ? name : program, 20000);
-		ck_assert_msg(ev != NULL, "%s never became ready", name);
-		json_decref(ev);
-	}
-}
-
 static int count_lines(const char *path)
 {
 	char *s = vd_read_file(path);
@@ -95,9 +49,9 @@ START_TEST(reexec_loses_no_exit)
 	                              "[policy.backoff.fast]\ninitial = 0\nmax_restarts = 0\n",
 	                              vd_victim(), flapper(runs)));
 	vd_relaunch(&vd);
-	wait_ready(&vd, "steady", 7);
+	vd_wait_ready(&vd, "steady", 7);
 	int before[7];
-	ck_assert_int_eq(status_pids(&vd, before, 7, "steady"), 7);
+	ck_assert_int_eq(vd_status_pids(&vd, before, 7, "running", "steady"), 7);
 
 	/* a few rounds of exits before the reexec */
 	for (int i = 0; i < 6; i++)
@@ -121,8 +75,8 @@ START_TEST(reexec_loses_no_exit)
 		ck_assert_int_eq(vd_ctl(&vd, &doc, "ps", name, "--history", (char *)NULL), 0);
 		int exited7 = 0, stopped = 0, other = 0;
 		json_array_foreach(json_object_get(doc, "entries"), i, e) {
-			const char *reason = jstr(e, "reason");
-			if (reason && strcmp(reason, "exited") == 0 && jint(e, "exit_code") == 7)
+			const char *reason = vd_jstr(e, "reason");
+			if (reason && strcmp(reason, "exited") == 0 && vd_jint(e, "exit_code") == 7)
 				exited7++;
 			else if (reason && strcmp(reason, "stopped") == 0)
 				stopped++;
@@ -130,7 +84,7 @@ START_TEST(reexec_loses_no_exit)
 				other++;
 			ck_assert_msg(!reason || strcmp(reason, "lost") != 0,
 			              "%s: a run was recorded as lost across the reexec (started %s)", name,
-			              jstr(e, "started_at"));
+			              vd_jstr(e, "started_at"));
 		}
 		json_decref(doc);
 		/* only the run that was running at the stop ends otherwise */
@@ -146,9 +100,9 @@ START_TEST(reexec_loses_no_exit)
 	              lines, ended7, stops);
 
 	int after[7];
-	ck_assert_int_eq(status_pids(&vd, after, 7, "steady"), 7);
+	ck_assert_int_eq(vd_status_pids(&vd, after, 7, "running", "steady"), 7);
 	for (int i = 0; i < 7; i++)
-		ck_assert_msg(contains(before, 7, after[i]), "steady pid %d was not kept", after[i]);
+		ck_assert_msg(vd_contains(before, 7, after[i]), "steady pid %d was not kept", after[i]);
 	ck_assert_int_eq(vd_stop(&vd), 0);
 }
 END_TEST
@@ -204,7 +158,7 @@ START_TEST(full_disk_keeps_supervising)
 	snprintf(mounted, sizeof mounted, "%s", vd.state);
 	atexit(unmount_at_exit);
 	vd_relaunch_log(&vd);
-	wait_ready(&vd, "steady", 1);
+	vd_wait_ready(&vd, "steady", 1);
 	int steady = vd_pid(&vd, "steady");
 
 	snprintf(filler, sizeof filler, "%s/filler", vd.state);
@@ -244,7 +198,7 @@ START_TEST(full_disk_keeps_supervising)
 		ck_assert_msg(tries < 200, "flap stopped exiting once the space was back");
 		ev = vd_wait_event(&vd, "process.exited", "flap", 5000);
 		ck_assert_ptr_nonnull(ev);
-		seen += vd_parse_time_ms(jstr(ev, "time")) >= back_ms;
+		seen += vd_parse_time_ms(vd_jstr(ev, "time")) >= back_ms;
 		json_decref(ev);
 	}
 	ck_assert_int_eq(vd_halt(&vd), 0);
@@ -255,9 +209,9 @@ START_TEST(full_disk_keeps_supervising)
 	int after = 0;
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "ps", "flap", "--history", (char *)NULL), 0);
 	json_array_foreach(json_object_get(doc, "entries"), i, e) {
-		long long end = vd_parse_time_ms(jstr(e, "ended_at"));
+		long long end = vd_parse_time_ms(vd_jstr(e, "ended_at"));
 		if (end >= back_ms && json_is_false(json_object_get(e, "live")) &&
-		    jint(e, "exit_code") == 7)
+		    vd_jint(e, "exit_code") == 7)
 			after++;
 	}
 	json_decref(doc);
@@ -286,7 +240,7 @@ static void damaged_registry(enum damage how)
 {
 	struct vd vd;
 	vd_start(&vd, config("[program.s]\ncommand = %s sleep\nnumprocs = 3\n", vd_victim()));
-	wait_ready(&vd, "s", 3);
+	vd_wait_ready(&vd, "s", 3);
 	ck_assert_int_eq(vd_halt(&vd), 0);
 
 	char db[320], wal[330];
@@ -312,13 +266,13 @@ static void damaged_registry(enum damage how)
 	ck_assert_msg(log != NULL, "no log that the damaged registry.db was moved aside");
 	free(log);
 	ck_assert_int_eq(count_corrupt(vd.state), 1);
-	wait_ready(&vd, "s", 3);
+	vd_wait_ready(&vd, "s", 3);
 	int pids[3];
-	ck_assert_int_eq(status_pids(&vd, pids, 3, "s"), 3);
+	ck_assert_int_eq(vd_status_pids(&vd, pids, 3, "running", "s"), 3);
 	/* and the new file takes writes: a restart of vigild finds the history */
 	ck_assert_int_eq(vd_halt(&vd), 0);
 	vd_relaunch_log(&vd);
-	wait_ready(&vd, "s", 3);
+	vd_wait_ready(&vd, "s", 3);
 	ck_assert_int_eq(count_corrupt(vd.state), 1);
 	json_t *doc = NULL;
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "ps", "s.0", "--history", "--state", "stopped",
@@ -345,13 +299,13 @@ START_TEST(vigilctl_reload_exit_codes)
 	struct vd vd;
 	const char *v = vd_victim();
 	vd_start(&vd, config("[program.keep]\ncommand = %s sleep\n", v));
-	wait_ready(&vd, "keep", 1);
+	vd_wait_ready(&vd, "keep", 1);
 	int keep = vd_pid(&vd, "keep");
 
 	vd_rewrite_config(&vd, config("[program.keep]\ncommand = %s sleep\nbogus_key = 1\n", v));
 	json_t *doc = NULL;
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "reload", (char *)NULL), 100);
-	const char *msg = jstr(json_object_get(doc, "error"), "message");
+	const char *msg = vd_jstr(json_object_get(doc, "error"), "message");
 	ck_assert_msg(msg && strstr(msg, "bogus_key") && strstr(msg, vd.config),
 	              "reload error does not name the file and key: %s", msg ? msg : "(none)");
 	json_decref(doc);
@@ -366,7 +320,7 @@ START_TEST(vigilctl_reload_exit_codes)
 	ck_assert_int_eq(vd_ctl_text(&vd, &text, "reload", (char *)NULL), 0);
 	ck_assert_msg(strstr(text, "1 added"), "reload said: %s", text);
 	free(text);
-	wait_ready(&vd, "fresh", 1);
+	vd_wait_ready(&vd, "fresh", 1);
 	ck_assert_int_eq(vd_pid(&vd, "keep"), keep);
 	ck_assert_int_eq(vd_stop(&vd), 0);
 }

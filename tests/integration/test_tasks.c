@@ -18,11 +18,6 @@
 
 #define config(...) vd_config(__VA_ARGS__)
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 /* `vigilctl --json run ARGS...`: the id of the new task (static buffer per slot). */
 static const char *run_task(struct vd *vd, char out[64], const char *arg, ...)
 {
@@ -39,7 +34,7 @@ static const char *run_task(struct vd *vd, char out[64], const char *arg, ...)
 	int rc = vd_ctl(vd, &doc, "run", argv[0], argv[1], argv[2], argv[3], argv[4], argv[5],
 	                argv[6], argv[7], argv[8], argv[9], argv[10], argv[11], (char *)NULL);
 	ck_assert_msg(rc == 0 && doc, "vigilctl run %s ... exited %d", arg, rc);
-	snprintf(out, 64, "%s", jstr(doc, "id"));
+	snprintf(out, 64, "%s", vd_jstr(doc, "id"));
 	json_decref(doc);
 	return out;
 }
@@ -99,13 +94,13 @@ START_TEST(priority_order_under_a_full_pool)
 	for (int got = 0; got < 8;) {
 		json_t *ev = vd_next_event(&vd, "task.", 20000);
 		ck_assert_ptr_nonnull(ev);
-		if (!strcmp(jstr(ev, "type"), "task.finished")) {
+		if (!strcmp(vd_jstr(ev, "type"), "task.finished")) {
 			running--;
-		} else if (!strcmp(jstr(ev, "type"), "task.started")) {
+		} else if (!strcmp(vd_jstr(ev, "type"), "task.started")) {
 			running++;
 			ck_assert_msg(running <= 1,
 			              "%d tasks of a max_concurrent = 1 pool run at once", running);
-			ck_assert_str_eq(jstr(ev, "name"), expect[got]);
+			ck_assert_str_eq(vd_jstr(ev, "name"), expect[got]);
 			got++;
 		}
 		json_decref(ev);
@@ -133,10 +128,10 @@ START_TEST(max_concurrent_never_exceeded)
 	while (finished < 12) {
 		json_t *ev = vd_next_event(&vd, "task.", 20000);
 		ck_assert_ptr_nonnull(ev);
-		if (!strcmp(jstr(ev, "type"), "task.started")) {
+		if (!strcmp(vd_jstr(ev, "type"), "task.started")) {
 			started++;
 			running++;
-		} else if (!strcmp(jstr(ev, "type"), "task.finished")) {
+		} else if (!strcmp(vd_jstr(ev, "type"), "task.finished")) {
 			running--;
 			finished++;
 		}
@@ -177,7 +172,7 @@ static void tree_ends(const char *how)
 	json_t *w = NULL;
 	int rc = vd_ctl(&vd, &w, "wait", id, NULL);
 	ck_assert_int_eq(rc, !strcmp(how, "timeout") ? 124 : 125);
-	ck_assert_str_eq(jstr(w, "state"), !strcmp(how, "timeout") ? "timeout" : "cancelled");
+	ck_assert_str_eq(vd_jstr(w, "state"), !strcmp(how, "timeout") ? "timeout" : "cancelled");
 	json_decref(w);
 	/* the grandchild ignores SIGTERM and left its parent: only the tree kill ends it */
 	for (int i = 0; i < n; i++)
@@ -207,12 +202,12 @@ START_TEST(cancel_queued)
 	run_task(&vd, b, "--pool", "one", "--", vd_victim(), "sleep", NULL);
 	json_t *doc = NULL;
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "cancel", b, NULL), 0);
-	ck_assert_str_eq(jstr(doc, "state"), "cancelled"); /* never ran: at once */
+	ck_assert_str_eq(vd_jstr(doc, "state"), "cancelled"); /* never ran: at once */
 	json_decref(doc);
 	ck_assert_int_eq(vd_ctl(&vd, NULL, "cancel", b, NULL), 1); /* already finished */
 	ck_assert_int_eq(vd_ctl(&vd, NULL, "cancel", "t0-no-such", NULL), 3);
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "cancel", "--wait", a, NULL), 125);
-	ck_assert_str_eq(jstr(doc, "state"), "cancelled");
+	ck_assert_str_eq(vd_jstr(doc, "state"), "cancelled");
 	json_decref(doc);
 	ck_assert_int_eq(vd_stop(&vd), 0);
 }
@@ -232,12 +227,12 @@ START_TEST(retries_paced_by_the_policy)
 	for (int i = 0; i < 4; i++) {
 		json_t *ev = task_event(&vd, "task.started", id);
 		ck_assert_int_eq(json_integer_value(json_object_get(ev, "attempt")), i + 1);
-		t[i] = vd_parse_time_ms(jstr(ev, "time"));
+		t[i] = vd_parse_time_ms(vd_jstr(ev, "time"));
 		ck_assert_int_ge(t[i], 0);
 		json_decref(ev);
 	}
 	json_t *fin = task_event(&vd, "task.finished", id);
-	ck_assert_str_eq(jstr(fin, "state"), "failed");
+	ck_assert_str_eq(vd_jstr(fin, "state"), "failed");
 	ck_assert_int_eq(json_integer_value(json_object_get(fin, "attempts")), 4);
 	json_decref(fin);
 	/* 300 ms, 600 ms, 1200 ms after each failure (the runs themselves take a few ms; a
@@ -264,7 +259,7 @@ START_TEST(wait_exit_codes)
 	json_t *doc = NULL;
 	/* run --wait exits with the task's code */
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "run", "--wait", "--", vd_victim(), "exit", "7", NULL), 7);
-	ck_assert_str_eq(jstr(doc, "state"), "failed");
+	ck_assert_str_eq(vd_jstr(doc, "state"), "failed");
 	ck_assert_int_eq(json_integer_value(json_object_get(doc, "exit_code")), 7);
 	ck_assert_ptr_nonnull(json_object_get(doc, "duration_s"));
 	ck_assert_ptr_nonnull(json_object_get(doc, "cpu_s"));
@@ -275,7 +270,7 @@ START_TEST(wait_exit_codes)
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "run", "--wait", "--", "/bin/sh", "-c", "kill -USR1 $$",
 	                        NULL),
 	                 128 + SIGUSR1);
-	ck_assert_str_eq(jstr(doc, "state"), "killed");
+	ck_assert_str_eq(vd_jstr(doc, "state"), "killed");
 	ck_assert_int_eq(json_integer_value(json_object_get(doc, "signal")), SIGUSR1);
 	json_decref(doc);
 	/* its own timeout: 124, as timeout(1) */
@@ -288,14 +283,14 @@ START_TEST(wait_exit_codes)
 	char id[64];
 	run_task(&vd, id, "--", vd_victim(), "exit", "5", "300", NULL);
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "wait", id, NULL), 5);
-	ck_assert_str_eq(jstr(doc, "id"), id);
+	ck_assert_str_eq(vd_jstr(doc, "id"), id);
 	json_decref(doc);
 	/* and again once it is over: the same answer */
 	ck_assert_int_eq(vd_ctl(&vd, NULL, "wait", id, NULL), 5);
 	/* wait --timeout that runs out: 1, the task goes on */
 	run_task(&vd, id, "--", vd_victim(), "sleep", NULL);
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "wait", "--timeout", "300ms", id, NULL), 1);
-	ck_assert_ptr_nonnull(strstr(jstr(json_object_get(doc, "error"), "message"), "timed out"));
+	ck_assert_ptr_nonnull(strstr(vd_jstr(json_object_get(doc, "error"), "message"), "timed out"));
 	json_decref(doc);
 	ck_assert_int_eq(vd_ctl(&vd, NULL, "cancel", id, NULL), 0);
 	ck_assert_int_eq(vd_ctl(&vd, NULL, "wait", "t0-no-such", NULL), 3);
@@ -320,7 +315,7 @@ START_TEST(full_queue_is_111)
 	ck_assert_int_eq(vd_ctl(&vd, &doc, "run", "--pool", "small", "--", vd_victim(), "sleep",
 	                        NULL),
 	                 111);
-	ck_assert_ptr_nonnull(strstr(jstr(json_object_get(doc, "error"), "message"), "queue is full"));
+	ck_assert_ptr_nonnull(strstr(vd_jstr(json_object_get(doc, "error"), "message"), "queue is full"));
 	json_decref(doc);
 	ck_assert_int_eq(vd_ctl(&vd, NULL, "run", "--pool", "nope", "--", "/bin/true", NULL), 3);
 	ck_assert_int_eq(vd_ctl(&vd, NULL, "run", "--priority", "urgent", "--", "/bin/true", NULL),

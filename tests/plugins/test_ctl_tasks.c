@@ -75,52 +75,6 @@ START_TEST(when)
 }
 END_TEST
 
-START_TEST(task_event_fields)
-{
-	struct vigil_ev_task_started st = {
-	    .hdr = {.type = VIGIL_EV_TASK_STARTED, .size = sizeof st, .subject = "t1-1"},
-	    .pool = "builds",
-	    .name = "make",
-	    .type = "build",
-	    .pid = 77,
-	    .attempt = 2,
-	    .queued_ms = 15,
-	};
-	struct vigil_ev_task_finished fin = {
-	    .hdr = {.type = VIGIL_EV_TASK_FINISHED, .size = sizeof fin, .subject = "t1-1"},
-	    .pool = "builds",
-	    .name = "make",
-	    .type = "build",
-	    .state = VIGIL_TASK_FAILED,
-	    .exit_code = 2,
-	    .priority = VIGIL_PRIO_HIGH,
-	    .attempts = 3,
-	    .submitted_at_ms = INT64_C(1795748645000),
-	    .error = NULL,
-	};
-	struct ctl ctl;
-	json_t *o;
-
-	vigil_fake_host_init(&fh);
-	memset(&ctl, 0, sizeof ctl);
-	ctl.host = &fh.host;
-	o = ctl_event_json(&ctl, &st.hdr);
-	ck_assert_int_eq(json_integer_value(json_object_get(o, "pid")), 77);
-	ck_assert_int_eq(json_integer_value(json_object_get(o, "attempt")), 2);
-	ck_assert_str_eq(json_string_value(json_object_get(o, "task_type")), "build");
-	ck_assert_str_eq(json_string_value(json_object_get(o, "pool")), "builds");
-	json_decref(o);
-	o = ctl_event_json(&ctl, &fin.hdr);
-	ck_assert_str_eq(json_string_value(json_object_get(o, "state")), "failed");
-	ck_assert_str_eq(json_string_value(json_object_get(o, "priority")), "high");
-	ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 3);
-	ck_assert_str_eq(json_string_value(json_object_get(o, "submitted_at")),
-	                 "2026-11-27T03:04:05.000Z");
-	json_decref(o);
-	vigil_fake_host_fini(&fh);
-}
-END_TEST
-
 /* ======================= a fake core with tasks, history and reload ======================= */
 
 #define NTASKS 8
@@ -941,7 +895,6 @@ static Suite *tasks_suite(void)
 	tcase_add_test(times, durations);
 	tcase_add_test(times, timestamps);
 	tcase_add_test(times, when);
-	tcase_add_test(times, task_event_fields);
 	suite_add_tcase(s, times);
 
 	tcase_add_checked_fixture(cmds, task_setup, teardown);

@@ -642,3 +642,50 @@ int vd_stop(struct vd *vd)
 	              n ? (int)left[0] : 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+const char *vd_jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+long long vd_jint(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+int vd_contains(const int *v, int n, int x)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i] == x)
+			return 1;
+	return 0;
+}
+
+int vd_status_pids(struct vd *vd, int *pids, int max, const char *state, const char *target)
+{
+	json_t *doc = NULL, *p;
+	size_t i;
+	int n = 0;
+	ck_assert_int_eq(vd_ctl(vd, &doc, "status", target, (char *)NULL), 0);
+	json_array_foreach(json_object_get(doc, "processes"), i, p) {
+		const char *st = vd_jstr(p, "state");
+		if (state && (!st || strcmp(st, state) != 0))
+			continue;
+		if (n < max)
+			pids[n] = (int)vd_jint(p, "pid");
+		n++;
+	}
+	json_decref(doc);
+	return n;
+}
+
+void vd_wait_ready(struct vd *vd, const char *program, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "%s.%d", program, i);
+		json_t *ev = vd_wait_event(vd, "process.ready", n > 1 ? name : program, 20000);
+		ck_assert_msg(ev != NULL, "%s never became ready", n > 1 ? name : program);
+		json_decref(ev);
+	}
+}

@@ -66,6 +66,11 @@ int vd_ctl_text(struct vd *vd, char **out, const char *arg, ...);
 json_t *vd_status(struct vd *vd, const char *name);
 const char *vd_state(struct vd *vd, const char *name);   /* static buffer */
 int vd_pid(struct vd *vd, const char *name);
+/* The pids of the instances `status TARGET` (NULL = all) lists in state (NULL = any): returns
+ * how many, and puts the first max in pids. */
+int vd_status_pids(struct vd *vd, int *pids, int max, const char *state, const char *target);
+/* Waits for process.ready of PROGRAM (n = 1) or of PROGRAM.0 .. PROGRAM.n-1. */
+void vd_wait_ready(struct vd *vd, const char *program, int n);
 
 /* Shuts vigild down (SIGTERM), waits for it, and fails the test when a process that carries
  * this test's mark is still alive (it is killed first). Returns vigild's exit status. */
@@ -87,6 +92,11 @@ long long vd_now_ms(void);
 const char *vd_victim(void);
 /* Waits until kill(pid, 0) fails, up to timeout_ms; 0 when gone. */
 int vd_wait_gone(pid_t pid, int timeout_ms);
+/* A member of a JSON object: the string (NULL when absent or not one), the integer (0). */
+const char *vd_jstr(const json_t *o, const char *key);
+long long vd_jint(const json_t *o, const char *key);
+/* 1 when x is one of v[0..n). */
+int vd_contains(const int *v, int n, int x);
 /* Waits (inotify on its directory) until path exists and contains needle; returns its
  * content (malloc'd) or NULL on timeout. */
 char *vd_wait_file(const char *path, const char *needle, int timeout_ms);
